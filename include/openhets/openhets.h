@@ -1,0 +1,323 @@
+/* libopenhets: the pure core of openhets.
+ *
+ * Request bytes + a lookup interface + "now" -> response bytes + an outcome
+ * record.  Nothing here opens a socket, starts a thread, touches a file or
+ * reads the clock: the caller owns all of that and passes "now" in.
+ *
+ * Functions return 0 or a negative errno value unless they say otherwise.
+ */
+#ifndef OPENHETS_OPENHETS_H
+#define OPENHETS_OPENHETS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define OHETS_VERSION_STRING "0.1.0"
+
+/* ------------------------------------------------------------------ */
+/* Allocation.  Every allocation the core makes goes through these, so a
+ * caller (or a test that fails each allocation in turn) can replace them.
+ * Set once, before any other call and before threads start. */
+typedef void *(*ohets_malloc_fn)(size_t size);
+typedef void *(*ohets_realloc_fn)(void *ptr, size_t size);
+typedef void (*ohets_free_fn)(void *ptr);
+void ohets_set_alloc_funcs(ohets_malloc_fn m, ohets_realloc_fn r, ohets_free_fn f);
+
+/* ------------------------------------------------------------------ */
+/* Output buffer: grows up to a bound, never past it.                  */
+
+typedef struct ohets_buf {
+  uint8_t *data; /* heap bytes, not NUL-terminated unless said so */
+  size_t len;    /* bytes in use */
+  size_t cap;    /* bytes allocated */
+  size_t max;    /* hard bound; appends past it fail with -ENOBUFS */
+} ohets_buf;
+
+void ohets_buf_init(ohets_buf *b, size_t max);
+void ohets_buf_free(ohets_buf *b);
+void ohets_buf_reset(ohets_buf *b); /* len = 0, keeps the allocation */
+int ohets_buf_append(ohets_buf *b, const void *p, size_t n);
+int ohets_buf_puts(ohets_buf *b, const char *s);
+int ohets_buf_putc(ohets_buf *b, char c);
+int ohets_buf_printf(ohets_buf *b, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* ------------------------------------------------------------------ */
+/* Dates and "now".                                                    */
+
+typedef struct ohets_date {
+  int16_t year; /* 0: no date (absent / open-ended) */
+  uint8_t month;
+  uint8_t day;
+} ohets_date;
+
+typedef struct ohets_now {
+  ohets_date date; /* the transaction date */
+  uint8_t hour, minute, second;
+  uint16_t millisecond;
+} ohets_now;
+
+/* Parses CCYYMMDD (8 digits, a real calendar date). 0 or -EINVAL. */
+int ohets_date_parse_d8(const char *s, size_t n, ohets_date *out);
+/* Parses YYYY-MM-DD. 0 or -EINVAL. */
+int ohets_date_parse_iso(const char *s, size_t n, ohets_date *out);
+int ohets_date_valid(ohets_date d);
+int ohets_date_cmp(ohets_date a, ohets_date b);
+/* Adds (or subtracts) whole months, clamping the day to the month's end. */
+ohets_date ohets_date_add_months(ohets_date d, int months);
+
+/* ------------------------------------------------------------------ */
+/* Transmission wrapper: SOH, 10-digit length, STX, payload, ETX.      */
+
+#define OHETS_FRAME_SOH 0x01
+#define OHETS_FRAME_STX 0x02
+#define OHETS_FRAME_ETX 0x03
+#define OHETS_FRAME_OVERHEAD 13 /* SOH + 10 + STX + ETX */
+
+typedef enum ohets_framing {
+  OHETS_FRAMING_HETS = 0, /* wrapped */
+  OHETS_FRAMING_RAW,      /* bare X12 ending at the IEA's terminator */
+  OHETS_FRAMING_AUTO      /* decided by the first byte: 0x01 wrapped, 'I' raw */
+} ohets_framing;
+
+typedef enum ohets_frame_status {
+  OHETS_FRAME_NEED_MORE = 0, /* no whole frame yet; call again with more bytes */
+  OHETS_FRAME_READY = 1,     /* *out describes one whole frame */
+  OHETS_FRAME_ERROR = -1     /* out->error names the HETS code; close after answering */
+} ohets_frame_status;
+
+typedef struct ohets_frame {
+  size_t payload_off; /* offset of the payload within the bytes given */
+  size_t payload_len;
+  size_t frame_len;   /* bytes to consume from the start of the buffer */
+  int raw;            /* 1 when the frame was bare X12 (answer raw too) */
+  const char *error;  /* on OHETS_FRAME_ERROR: "HTS00001" or "HTS00002" */
+} ohets_frame;
+
+/* Incremental decoder.  The caller keeps the unconsumed bytes of one
+ * connection in one contiguous buffer, appends what it reads, and calls
+ * ohets_frame_next() with the whole buffer; after a READY it drops
+ * frame_len bytes from the front and calls again (several frames may sit in
+ * one read).  The decoder remembers how far it looked, so a byte-by-byte
+ * trickle costs O(n) overall. */
+typedef struct ohets_frame_decoder {
+  ohets_framing mode;   /* as configured; AUTO resolves per frame */
+  size_t max_frame;     /* largest payload accepted */
+  size_t scanned;       /* bytes already examined of the current frame */
+  int raw;              /* current frame resolved as raw */
+  int resolved;         /* mode of the current frame decided */
+  char segterm;         /* raw: segment terminator read from the ISA */
+  char elemsep;         /* raw: element separator read from the ISA */
+  /* Added by the frame codec: */
+  size_t start;         /* offset of the current frame's first byte (raw
+                           and auto skip blanks between raw frames) */
+  int seg_state;        /* raw: how far the current segment matches "IEA" */
+  int after_raw;        /* auto: the previous frame was raw */
+} ohets_frame_decoder;
+
+void ohets_frame_decoder_init(ohets_frame_decoder *d, ohets_framing mode,
+                              size_t max_frame);
+ohets_frame_status ohets_frame_next(ohets_frame_decoder *d, const uint8_t *buf,
+                                    size_t len, ohets_frame *out);
+/* Appends SOH, length, STX, payload, ETX to out. */
+int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len);
+
+/* ------------------------------------------------------------------ */
+/* HETS proprietary error record (DESIGN §3.2).                        */
+
+/* Plain-English text of a HETS error code, or NULL when unknown. */
+const char *ohets_hets_error_text(const char *code);
+/* Writes the fixed-position record.  trace may be NULL (blanks). */
+int ohets_hets_error_write(ohets_buf *out, const char *code, const char *trace,
+                           const ohets_now *now);
+
+/* ------------------------------------------------------------------ */
+/* Identifier checks.                                                  */
+
+/* 1 when s (n bytes) has the MBI shape of DESIGN §5, else 0. */
+int ohets_mbi_valid(const char *s, size_t n);
+/* 1 when s is 10 digits with a good check digit (Luhn over 80840+NPI). */
+int ohets_npi_valid(const char *s, size_t n);
+/* 1 when two names are equal ignoring case, spaces, - ' and . */
+int ohets_name_equal(const char *a, size_t an, const char *b, size_t bn);
+
+/* ------------------------------------------------------------------ */
+/* Beneficiary record: what the store hands the core.  Fixed capacity  */
+/* so a lookup fills it without allocating.  Strings NUL-terminated.   */
+
+#define OHETS_MAX_PERIODS 8
+#define OHETS_MAX_PLANS 8
+#define OHETS_MAX_PREVENTIVE 16
+#define OHETS_MAX_DEDUCTIBLES 8
+
+typedef struct ohets_period {
+  ohets_date start;
+  ohets_date end; /* year 0: open-ended */
+} ohets_period;
+
+typedef struct ohets_plan { /* Medicare Advantage or Part D */
+  char contract[8];         /* H1234 / S5678 */
+  char plan[8];             /* 001 */
+  char type[4];             /* MA insurance type code: HM, HN, PR, ... ; Part D: "" */
+  char name[61];
+  char phone[21];
+  ohets_period period;
+} ohets_plan;
+
+typedef struct ohets_msp {
+  char type[4];   /* MSP insurance type code (12, 13, 14, 15, 16, 41, 42, 43, 47) */
+  char payer[61];
+  char policy[31];
+  ohets_period period;
+} ohets_msp;
+
+typedef struct ohets_provider_period { /* hospice, home health */
+  ohets_period period;
+  char npi[11];
+  char name[61];
+} ohets_provider_period;
+
+typedef struct ohets_preventive {
+  char hcpcs[8];
+  ohets_date next_eligible;
+} ohets_preventive;
+
+typedef struct ohets_deductible { /* per beneficiary, per year */
+  int year;
+  int64_t part_a_remaining_cents; /* -1: not on file */
+  int64_t part_b_remaining_cents; /* -1: not on file */
+} ohets_deductible;
+
+typedef struct ohets_beneficiary {
+  char mbi[12];
+  char last[61];
+  char first[36];
+  char middle[26];
+  char sex; /* 'F', 'M', 'U' or 0 */
+  ohets_date dob;
+  ohets_date dod; /* year 0: living */
+  struct {
+    char line1[56];
+    char line2[56];
+    char city[31];
+    char state[3];
+    char zip[16];
+  } address;
+  ohets_period part_a[OHETS_MAX_PERIODS];
+  unsigned n_part_a;
+  ohets_period part_b[OHETS_MAX_PERIODS];
+  unsigned n_part_b;
+  ohets_plan ma[OHETS_MAX_PLANS];
+  unsigned n_ma;
+  ohets_plan part_d[OHETS_MAX_PLANS];
+  unsigned n_part_d;
+  ohets_msp msp[OHETS_MAX_PLANS];
+  unsigned n_msp;
+  ohets_provider_period hospice[OHETS_MAX_PERIODS];
+  unsigned n_hospice;
+  ohets_provider_period home_health[OHETS_MAX_PERIODS];
+  unsigned n_home_health;
+  ohets_period esrd[OHETS_MAX_PERIODS];
+  unsigned n_esrd;
+  ohets_period qmb[OHETS_MAX_PERIODS];
+  unsigned n_qmb;
+  ohets_preventive preventive[OHETS_MAX_PREVENTIVE];
+  unsigned n_preventive;
+  ohets_deductible deductibles[OHETS_MAX_DEDUCTIBLES];
+  unsigned n_deductibles;
+  /* Benefit-period days remaining in the current benefit period; -1: not on file. */
+  int hospital_days;
+  int snf_days;
+  int lifetime_reserve_days;
+} ohets_beneficiary;
+
+/* Program amounts for one calendar year (store table keyed by year). */
+typedef struct ohets_program_amounts {
+  int year;
+  int64_t part_a_deductible_cents;   /* per benefit period */
+  int64_t part_b_deductible_cents;   /* per calendar year */
+  int part_b_coinsurance_percent;    /* 20 */
+  int64_t hospital_coinsurance_day61_cents;   /* days 61-90, per day */
+  int64_t lifetime_reserve_coinsurance_cents; /* days 91-150, per day */
+  int64_t snf_coinsurance_day21_cents;        /* days 21-100, per day */
+} ohets_program_amounts;
+
+typedef enum ohets_lookup_status {
+  OHETS_LOOKUP_FOUND = 0,
+  OHETS_LOOKUP_NOT_FOUND,
+  OHETS_LOOKUP_RETIRED,    /* the MBI was replaced by another: AAA 72 */
+  OHETS_LOOKUP_UNAVAILABLE /* store down: AAA 42 */
+} ohets_lookup_status;
+
+/* What the core asks of the eligibility store.  Called from the thread
+ * running ohets_respond(); ctx is the caller's (one store handle per
+ * thread). */
+typedef struct ohets_lookup {
+  ohets_lookup_status (*beneficiary)(void *ctx, const char *mbi,
+                                     ohets_beneficiary *out);
+  /* 0 found, -ENOENT no row for that year, other negative: unavailable. */
+  int (*amounts)(void *ctx, int year, ohets_program_amounts *out);
+  void *ctx;
+} ohets_lookup;
+
+/* Trading-partner rules (DESIGN §4).  A NULL table allows everyone. */
+typedef struct ohets_partners {
+  /* 1: this submitter may send here (ID known, peer network and listener
+   * allowed); 0: answer SBY00502. */
+  int (*submitter_allowed)(void *ctx, const char *submitter);
+  /* 1: NPI linked to the submitter, or the submitter lists no NPIs. */
+  int (*npi_linked)(void *ctx, const char *submitter, const char *npi);
+  void *ctx;
+} ohets_partners;
+
+/* ------------------------------------------------------------------ */
+/* The heart: one request in, one answer out.                          */
+
+typedef enum ohets_answer {
+  OHETS_ANSWER_271 = 0,
+  OHETS_ANSWER_999,
+  OHETS_ANSWER_TA1,
+  OHETS_ANSWER_HETS
+} ohets_answer;
+
+const char *ohets_answer_name(ohets_answer a); /* "271", "999", "TA1", "HETS" */
+
+#define OHETS_MAX_AAA 32
+
+typedef struct ohets_request_ctx {
+  const ohets_lookup *lookup;     /* required */
+  const ohets_partners *partners; /* NULL: everyone allowed */
+  ohets_now now;                  /* the transaction date and time */
+  uint32_t control_number;        /* ISA13/GS06 of the answer (1..999999999) */
+  int overloaded;                 /* 1: answer AAA 42 without a lookup */
+} ohets_request_ctx;
+
+typedef struct ohets_outcome {
+  ohets_answer answer;
+  char hets_code[9];    /* HETS error code when answer == HETS */
+  char ta1_code[4];     /* TA105 when a TA1 was written ("000" accepted) */
+  char ack_code;        /* AK901 of a 999: 'A', 'P' or 'R'; 0 otherwise */
+  char submitter[16];   /* ISA06, trimmed, when readable */
+  char isa13[10];       /* request's interchange control number */
+  char st02[10];        /* request's transaction set control number */
+  unsigned n_aaa;       /* AAA reject reason codes written in the 271 */
+  char aaa[OHETS_MAX_AAA][3];
+  int found;            /* 1: beneficiary matched and benefits written */
+  char mbi[12];         /* PHI: for keyed-hash correlation only; never log */
+} ohets_outcome;
+
+/* Answers one payload (an X12 interchange).  Writes the answer payload (no
+ * wrapper) to out and fills outcome.  Returns 0 whenever an answer was
+ * written, whatever its kind; a negative errno only when none could be
+ * (-ENOMEM, -ENOBUFS). */
+int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
+                  ohets_buf *out, ohets_outcome *outcome);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* OPENHETS_OPENHETS_H */

@@ -1,0 +1,14 @@
+/* Private: allocation through the caller's hooks. */
+#ifndef OHETS_CORE_ALLOC_H
+#define OHETS_CORE_ALLOC_H
+
+#include <stddef.h>
+
+#include "openhets/openhets.h"
+
+void *ohets__malloc(size_t n);
+void *ohets__calloc(size_t count, size_t size);
+void *ohets__realloc(void *p, size_t n);
+void ohets__free(void *p);
+
+#endif

@@ -1,0 +1,156 @@
+/* X12 reader: delimiters from the ISA, then segments and elements as views
+ * into the request bytes. */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "x12.h"
+
+/* Byte offsets of the ISA's element separators in a 106-byte ISA. */
+static const unsigned char isa_sep_at[16] = {3,  6,  17, 20, 31, 34, 50, 53,
+                                             69, 76, 81, 83, 89, 99, 101, 103};
+
+int ohets__isa_delims(const char *p, size_t n, ohets__delims *d) {
+  if (n < OHETS__ISA_LEN || memcmp(p, "ISA", 3) != 0)
+    return -EINVAL;
+  char el = p[3];
+  char seg = p[105];
+  char comp = p[104];
+  char rep = p[82];
+  /* Letters and digits can't be delimiters; the element separator must sit
+   * at every fixed position and nowhere inside the fields. */
+  if ((el >= '0' && el <= '9') || (el >= 'A' && el <= 'Z') ||
+      (el >= 'a' && el <= 'z') || el == ' ')
+    return -EINVAL;
+  for (size_t i = 0; i < sizeof isa_sep_at; i++)
+    if (p[isa_sep_at[i]] != el)
+      return -EINVAL;
+  for (size_t i = 4; i < 104; i++) {
+    int at_sep = 0;
+    for (size_t k = 0; k < sizeof isa_sep_at; k++)
+      at_sep |= isa_sep_at[k] == i;
+    if (!at_sep && p[i] == el)
+      return -EINVAL;
+  }
+  if (seg == el || comp == el || seg == comp)
+    return -EINVAL;
+  d->element = el;
+  d->repetition = rep;
+  d->component = comp;
+  d->segment = seg;
+  return 0;
+}
+
+int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
+  memset(x, 0, sizeof *x);
+  if (n > UINT32_MAX)
+    return -E2BIG;
+  int rc = ohets__isa_delims(p, n, &x->d);
+  if (rc != 0)
+    return rc;
+  x->data = p;
+  x->len = n;
+  /* Count first so each array is allocated once and exactly. */
+  size_t nseg = 0, nel = 0;
+  for (size_t i = 0; i < n; i++) {
+    if (p[i] == x->d.segment)
+      nseg++;
+    else if (p[i] == x->d.element)
+      nel++;
+  }
+  nseg += 1;
+  nel += nseg;
+  if (nseg > OHETS__MAX_SEGS || nel > OHETS__MAX_ELEMS)
+    return -E2BIG;
+  x->segs = ohets__malloc(nseg * sizeof *x->segs);
+  x->elems = ohets__malloc(nel * sizeof *x->elems);
+  if (x->segs == NULL || x->elems == NULL) {
+    ohets__x12_free(x);
+    return -ENOMEM;
+  }
+  size_t i = 0;
+  while (i < n) {
+    while (i < n && (p[i] == '\r' || p[i] == '\n') && p[i] != x->d.segment)
+      i++;
+    if (i >= n)
+      break;
+    size_t start = i;
+    while (i < n && p[i] != x->d.segment)
+      i++;
+    if (i >= n) {
+      x->unterminated = 1;
+      x->trailing = n - start;
+      break;
+    }
+    ohets__seg *s = &x->segs[x->nsegs];
+    s->off = (uint32_t)start;
+    s->len = (uint32_t)(i - start);
+    s->first_elem = (uint32_t)x->nelems;
+    s->ordinal = (uint32_t)(x->nsegs + 1);
+    size_t es = start;
+    for (size_t k = start; k <= i; k++) {
+      if (k == i || p[k] == x->d.element) {
+        ohets__span *e = &x->elems[x->nelems++];
+        e->off = (uint32_t)es;
+        e->len = (uint32_t)(k - es);
+        es = k + 1;
+      }
+    }
+    s->nelem = (uint32_t)(x->nelems - s->first_elem);
+    x->nsegs++;
+    i++; /* past the terminator */
+  }
+  return 0;
+}
+
+void ohets__x12_free(ohets__x12 *x) {
+  ohets__free(x->segs);
+  ohets__free(x->elems);
+  x->segs = NULL;
+  x->elems = NULL;
+  x->nsegs = 0;
+  x->nelems = 0;
+}
+
+int ohets__el_eq(const ohets__x12 *x, const ohets__seg *s, unsigned i,
+                 const char *v) {
+  size_t n;
+  const char *p = ohets__el(x, s, i, &n);
+  return n == strlen(v) && memcmp(p, v, n) == 0;
+}
+
+size_t ohets__el_copy(const ohets__x12 *x, const ohets__seg *s, unsigned i,
+                      char *dst, size_t dstsz) {
+  size_t n;
+  const char *p = ohets__el(x, s, i, &n);
+  size_t c = n < dstsz - 1 ? n : dstsz - 1;
+  memcpy(dst, p, c);
+  dst[c] = '\0';
+  return n;
+}
+
+const char *ohets__split(const char *p, size_t n, char sep, unsigned k,
+                         size_t *len) {
+  size_t start = 0;
+  unsigned field = 0;
+  for (size_t i = 0; i <= n; i++) {
+    if (i == n || p[i] == sep) {
+      if (field == k) {
+        *len = i - start;
+        return p + start;
+      }
+      field++;
+      start = i + 1;
+    }
+  }
+  *len = 0;
+  return p + n;
+}
+
+unsigned ohets__count(const char *p, size_t n, char sep) {
+  unsigned c = 1;
+  for (size_t i = 0; i < n; i++)
+    c += p[i] == sep;
+  return c;
+}

@@ -1,0 +1,137 @@
+/* X12 writer: segments with the request's delimiters, and the answer's
+ * interchange and group envelope (CMS to the submitter). */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "x12.h"
+
+void ohets__w_init(ohets__w *w, ohets_buf *b, ohets__delims d) {
+  w->b = b;
+  w->d = d;
+  w->count = 0;
+  w->err = 0;
+}
+
+static void w_value(ohets__w *w, const char *v) {
+  /* Copy in runs; a delimiter byte inside data becomes a blank. */
+  const char *run = v;
+  for (const char *c = v;; c++) {
+    int end = *c == '\0';
+    int delim = !end && (*c == w->d.element || *c == w->d.segment ||
+                         *c == w->d.repetition || *c == w->d.component);
+    if (end || delim) {
+      if (c > run && w->err == 0)
+        w->err = ohets_buf_append(w->b, run, (size_t)(c - run));
+      if (end)
+        return;
+      if (w->err == 0)
+        w->err = ohets_buf_putc(w->b, ' ');
+      run = c + 1;
+    }
+  }
+}
+
+void ohets__w_segv(ohets__w *w, const char *id, const char *const *el,
+                   size_t n) {
+  while (n > 0 && (el[n - 1] == NULL || el[n - 1][0] == '\0'))
+    n--;
+  if (w->err == 0)
+    w->err = ohets_buf_puts(w->b, id);
+  for (size_t i = 0; i < n; i++) {
+    if (w->err == 0)
+      w->err = ohets_buf_putc(w->b, w->d.element);
+    if (el[i] != NULL)
+      w_value(w, el[i]);
+  }
+  if (w->err == 0)
+    w->err = ohets_buf_putc(w->b, w->d.segment);
+  w->count++;
+}
+
+void ohets__w_seg(ohets__w *w, const char *id, ...) {
+  const char *el[64];
+  size_t n = 0;
+  va_list ap;
+  va_start(ap, id);
+  for (const char *s = va_arg(ap, const char *); s != NULL && n < 64;
+       s = va_arg(ap, const char *))
+    el[n++] = s;
+  va_end(ap);
+  ohets__w_segv(w, id, el, n);
+}
+
+/* Composite and repeated values are written raw by callers that build them
+ * with the right separators; this helper pads ISA fields. */
+static void pad(char *dst, const char *src, size_t width) {
+  size_t n = strlen(src);
+  if (n > width)
+    n = width;
+  memcpy(dst, src, n);
+  memset(dst + n, ' ', width - n);
+  dst[width] = '\0';
+}
+
+void ohets__d8(ohets_date d, char dst[9]) {
+  snprintf(dst, 9, "%04u%02u%02u", (unsigned)d.year % 10000u, d.month % 100u,
+           d.day % 100u);
+}
+
+void ohets__w_isa(ohets__w *w, const ohets__env *req,
+                  const ohets_request_ctx *ctx, int ack_ta1) {
+  /* The ISA is fixed width and carries the delimiters, so it is written
+   * by hand rather than through ohets__w_seg. */
+  char sender[16], receiver[16], date[7], time[5], ctl[10];
+  pad(sender, "CMS", 15);
+  pad(receiver, req->isa06[0] ? req->isa06 : "UNKNOWN", 15);
+  snprintf(date, sizeof date, "%02u%02u%02u", (unsigned)ctx->now.date.year % 100u,
+           ctx->now.date.month % 100u, ctx->now.date.day % 100u);
+  snprintf(time, sizeof time, "%02u%02u", ctx->now.hour % 100u,
+           ctx->now.minute % 100u);
+  snprintf(ctl, sizeof ctl, "%09u", (unsigned)(ctx->control_number % 1000000000u));
+  const char *q_sender = req->isa07[0] ? req->isa07 : "ZZ";
+  const char *q_receiver = req->isa05[0] ? req->isa05 : "ZZ";
+  char e = w->d.element;
+  char buf[OHETS__ISA_LEN + 1];
+  int n = snprintf(buf, sizeof buf,
+                   "ISA%c00%c          %c00%c          %c%-2s%c%s%c%-2s%c%s%c%s%c%s"
+                   "%c%c%c00501%c%s%c0%c%c%c%c%c",
+                   e, e, e, e, e, q_sender, e, sender, e, q_receiver, e, receiver,
+                   e, date, e, time, e, w->d.repetition, e, e, ctl, e, e,
+                   req->isa15 == 'T' ? 'T' : 'P', e, w->d.component, w->d.segment);
+  if (w->err == 0)
+    w->err = n == OHETS__ISA_LEN ? ohets_buf_append(w->b, buf, (size_t)n) : -EINVAL;
+  if (ack_ta1) {
+    char tc[10];
+    snprintf(tc, sizeof tc, "%s", req->isa13);
+    ohets__w_seg(w, "TA1", tc, req->isa09, req->isa10, "A", "000", NULL);
+  }
+}
+
+void ohets__w_gs(ohets__w *w, const ohets__env *req,
+                 const ohets_request_ctx *ctx, const char *functional_id,
+                 const char *version) {
+  char date[9], time[5], ctl[10];
+  ohets__d8(ctx->now.date, date);
+  snprintf(time, sizeof time, "%02u%02u", ctx->now.hour % 100u,
+           ctx->now.minute % 100u);
+  snprintf(ctl, sizeof ctl, "%u", (unsigned)(ctx->control_number % 1000000000u));
+  ohets__w_seg(w, "GS", functional_id, req->gs03[0] ? req->gs03 : "CMS",
+               req->gs02[0] ? req->gs02 : (req->isa06[0] ? req->isa06 : "UNKNOWN"),
+               date, time, ctl, "X", version, NULL);
+}
+
+void ohets__w_ge(ohets__w *w, unsigned sets, const ohets_request_ctx *ctx) {
+  char n[12], ctl[10];
+  snprintf(n, sizeof n, "%u", sets);
+  snprintf(ctl, sizeof ctl, "%u", (unsigned)(ctx->control_number % 1000000000u));
+  ohets__w_seg(w, "GE", n, ctl, NULL);
+}
+
+void ohets__w_iea(ohets__w *w, unsigned groups, const ohets_request_ctx *ctx) {
+  char n[12], ctl[10];
+  snprintf(n, sizeof n, "%u", groups);
+  snprintf(ctl, sizeof ctl, "%09u", (unsigned)(ctx->control_number % 1000000000u));
+  ohets__w_seg(w, "IEA", n, ctl, NULL);
+}

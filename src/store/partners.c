@@ -1,0 +1,227 @@
+/* partners.json loader and the rules it answers. */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <jansson.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "openhets/openhets.h"
+#include "store/partners.h"
+
+static int cmp_partner(const void *a, const void *b) {
+  return strcmp(((const ohets_partner *)a)->submitter,
+                ((const ohets_partner *)b)->submitter);
+}
+
+static int cmp_npi(const void *a, const void *b) {
+  return strcmp((const char *)a, (const char *)b);
+}
+
+static int parse_cidr(const char *s, ohets_network *n) {
+  char host[64];
+  const char *slash = strchr(s, '/');
+  size_t hl = slash ? (size_t)(slash - s) : strlen(s);
+  if (hl == 0 || hl >= sizeof host)
+    return -EINVAL;
+  memcpy(host, s, hl);
+  host[hl] = '\0';
+  memset(n, 0, sizeof *n);
+  unsigned bits;
+  if (inet_pton(AF_INET, host, n->addr) == 1) {
+    n->family = AF_INET;
+    bits = 32;
+  } else if (inet_pton(AF_INET6, host, n->addr) == 1) {
+    n->family = AF_INET6;
+    bits = 128;
+  } else {
+    return -EINVAL;
+  }
+  n->prefix = bits;
+  if (slash) {
+    char *end;
+    unsigned long p = strtoul(slash + 1, &end, 10);
+    if (slash[1] == '\0' || *end != '\0' || p > bits)
+      return -EINVAL;
+    n->prefix = (unsigned)p;
+  }
+  for (unsigned i = n->prefix; i < bits; i++)
+    n->addr[i / 8] &= (uint8_t)~(0x80u >> (i % 8));
+  return 0;
+}
+
+static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
+  const char *sub = json_string_value(json_object_get(j, "submitter"));
+  if (!json_is_object(j) || sub == NULL || sub[0] == '\0' ||
+      strlen(sub) >= sizeof p->submitter) {
+    snprintf(why, whysz, "\"submitter\" missing or longer than 15");
+    return -EINVAL;
+  }
+  snprintf(p->submitter, sizeof p->submitter, "%s", sub);
+  const char *name = json_string_value(json_object_get(j, "name"));
+  snprintf(p->name, sizeof p->name, "%s", name ? name : "");
+
+  json_t *nets = json_object_get(j, "networks");
+  if (!json_is_array(nets) || json_array_size(nets) == 0) {
+    snprintf(why, whysz, "\"networks\" must be a non-empty array of CIDR strings");
+    return -EINVAL;
+  }
+  p->networks = calloc(json_array_size(nets), sizeof *p->networks);
+  if (p->networks == NULL)
+    return -ENOMEM;
+  size_t i;
+  json_t *v;
+  json_array_foreach(nets, i, v) {
+    const char *s = json_string_value(v);
+    if (s == NULL || parse_cidr(s, &p->networks[i]) != 0) {
+      snprintf(why, whysz, "\"networks\"[%zu] is not an address or CIDR", i);
+      return -EINVAL;
+    }
+    p->n_networks++;
+  }
+
+  json_t *npis = json_object_get(j, "npis");
+  if (npis != NULL) {
+    if (!json_is_array(npis)) {
+      snprintf(why, whysz, "\"npis\" must be an array");
+      return -EINVAL;
+    }
+    p->has_npis = 1;
+    p->npis = calloc(json_array_size(npis) + 1, sizeof *p->npis);
+    if (p->npis == NULL)
+      return -ENOMEM;
+    json_array_foreach(npis, i, v) {
+      const char *s = json_string_value(v);
+      if (s == NULL || !ohets_npi_valid(s, strlen(s))) {
+        snprintf(why, whysz, "\"npis\"[%zu] is not a valid NPI", i);
+        return -EINVAL;
+      }
+      memcpy(p->npis[p->n_npis++], s, 11);
+    }
+    qsort(p->npis, p->n_npis, sizeof *p->npis, cmp_npi);
+  }
+
+  json_t *mc = json_object_get(j, "max_connections");
+  if (mc != NULL) {
+    if (!json_is_integer(mc) || json_integer_value(mc) < 0 ||
+        json_integer_value(mc) > 1000000) {
+      snprintf(why, whysz, "\"max_connections\" must be an integer 0..1000000");
+      return -EINVAL;
+    }
+    p->max_connections = (unsigned)json_integer_value(mc);
+  }
+  return 0;
+}
+
+int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
+                        size_t errsz) {
+  int rc = 0;
+  char why[160] = "";
+  json_error_t jerr;
+  ohets_partner_table *t = NULL;
+  json_t *root = json_load_file(path, 0, &jerr);
+  if (root == NULL) {
+    snprintf(err, errsz, "%s: line %d: %s", path, jerr.line, jerr.text);
+    return -EINVAL;
+  }
+  json_t *arr = json_object_get(root, "partners");
+  if (!json_is_array(arr)) {
+    snprintf(err, errsz, "%s: \"partners\" must be an array", path);
+    rc = -EINVAL;
+    goto done;
+  }
+  t = calloc(1, sizeof *t);
+  if (t == NULL || (t->partners = calloc(json_array_size(arr) + 1,
+                                         sizeof *t->partners)) == NULL) {
+    rc = -ENOMEM;
+    snprintf(err, errsz, "%s: out of memory", path);
+    goto done;
+  }
+  size_t i;
+  json_t *v;
+  json_array_foreach(arr, i, v) {
+    t->n++;
+    rc = load_partner(v, &t->partners[i], why, sizeof why);
+    if (rc != 0) {
+      snprintf(err, errsz, "%s: partner %zu: %s", path, i, why);
+      goto done;
+    }
+  }
+  qsort(t->partners, t->n, sizeof *t->partners, cmp_partner);
+  for (i = 1; i < t->n; i++)
+    if (strcmp(t->partners[i - 1].submitter, t->partners[i].submitter) == 0) {
+      snprintf(err, errsz, "%s: submitter \"%s\" listed twice", path,
+               t->partners[i].submitter);
+      rc = -EINVAL;
+      goto done;
+    }
+  *out = t;
+  t = NULL;
+done:
+  ohets_partners_free(t);
+  json_decref(root);
+  return rc;
+}
+
+void ohets_partners_free(ohets_partner_table *t) {
+  if (t == NULL)
+    return;
+  for (size_t i = 0; i < t->n; i++) {
+    free(t->partners[i].networks);
+    free(t->partners[i].npis);
+  }
+  free(t->partners);
+  free(t);
+}
+
+const ohets_partner *ohets_partners_find(const ohets_partner_table *t,
+                                         const char *submitter) {
+  ohets_partner key;
+  if (t == NULL || strlen(submitter) >= sizeof key.submitter)
+    return NULL;
+  snprintf(key.submitter, sizeof key.submitter, "%s", submitter);
+  return bsearch(&key, t->partners, t->n, sizeof *t->partners, cmp_partner);
+}
+
+static int in_network(const ohets_network *n, const uint8_t *a) {
+  unsigned full = n->prefix / 8, rest = n->prefix % 8;
+  if (memcmp(n->addr, a, full) != 0)
+    return 0;
+  if (rest == 0)
+    return 1;
+  uint8_t mask = (uint8_t)(0xFFu << (8 - rest));
+  return (a[full] & mask) == n->addr[full];
+}
+
+int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa) {
+  uint8_t v4[4];
+  const uint8_t *v6 = NULL;
+  int family = sa->sa_family;
+  if (family == AF_INET) {
+    memcpy(v4, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+  } else if (family == AF_INET6) {
+    v6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+    static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+    if (memcmp(v6, mapped, 12) == 0) { /* IPv4-mapped: match v4 networks */
+      memcpy(v4, v6 + 12, 4);
+      family = AF_INET;
+    }
+  } else {
+    return 0;
+  }
+  for (size_t i = 0; i < p->n_networks; i++) {
+    const ohets_network *n = &p->networks[i];
+    if (n->family == family && in_network(n, family == AF_INET ? v4 : v6))
+      return 1;
+  }
+  return 0;
+}
+
+int ohets_partner_npi_linked(const ohets_partner *p, const char *npi) {
+  if (!p->has_npis)
+    return 1;
+  if (strlen(npi) != 10)
+    return 0;
+  return bsearch(npi, p->npis, p->n_npis, sizeof *p->npis, cmp_npi) != NULL;
+}

@@ -1,0 +1,43 @@
+/* Trading partners (DESIGN §4): who may send, from where, for which NPIs. */
+#ifndef OHETS_STORE_PARTNERS_H
+#define OHETS_STORE_PARTNERS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+typedef struct ohets_network {
+  int family;          /* AF_INET or AF_INET6 */
+  uint8_t addr[16];    /* network address, host bits cleared */
+  unsigned prefix;     /* CIDR prefix length */
+} ohets_network;
+
+typedef struct ohets_partner {
+  char submitter[16];        /* ISA06 / GS02 */
+  char name[61];
+  ohets_network *networks;   /* peer networks its circuits come from */
+  size_t n_networks;
+  char (*npis)[11];          /* linked NPIs, sorted */
+  size_t n_npis;
+  int has_npis;              /* 0: "npis" absent, any valid NPI accepted */
+  unsigned max_connections;  /* 0: no limit */
+} ohets_partner;
+
+typedef struct ohets_partner_table {
+  ohets_partner *partners; /* sorted by submitter */
+  size_t n;
+} ohets_partner_table;
+
+/* Loads partners.json.  On error returns a negative errno and writes one
+ * line naming the problem (file, partner index, key) into err. */
+int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
+                        size_t errsz);
+void ohets_partners_free(ohets_partner_table *t);
+const ohets_partner *ohets_partners_find(const ohets_partner_table *t,
+                                         const char *submitter);
+/* 1 when sa lies in one of the partner's networks. */
+int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa);
+/* 1 when the partner lists no NPIs or lists this one. */
+int ohets_partner_npi_linked(const ohets_partner *p, const char *npi);
+
+#endif
