@@ -90,7 +90,7 @@ static int answer_271(ohets_buf *out, respond_work *k,
   o->found = k->verdict.found;
   for (unsigned i = 0; i < k->verdict.n_aaa && o->n_aaa < OHETS_MAX_AAA; i++)
     memcpy(o->aaa[o->n_aaa++], k->verdict.aaa[i].code, 3);
-  snprintf(o->mbi, sizeof o->mbi, "%s", k->req.sub_id);
+  snprintf(o->mbi, sizeof o->mbi, "%.11s", k->req.sub_id);
   return w.err;
 }
 
