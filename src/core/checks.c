@@ -129,8 +129,10 @@ void ohets__check_request(const ohets__270 *req, const ohets__env *env,
     add_aaa(v, "2100C", "73", 'C');
 
   ohets_date dob = {0, 0, 0};
+  /* A birth date after the transaction date is no valid birth date. */
   int dob_ok = req->has_dmg &&
-               ohets_date_parse_d8(req->dob, strlen(req->dob), &dob) == 0;
+               ohets_date_parse_d8(req->dob, strlen(req->dob), &dob) == 0 &&
+               ohets_date_cmp(dob, ctx->now.date) <= 0;
   if (!dob_ok)
     add_aaa(v, "2100C", "58", 'C');
   else if (on_file && ohets_date_cmp(dob, rec->dob) != 0)

@@ -193,12 +193,14 @@ static const char *check_isa_fields(const ohets__x12 *x) {
     return "015";
   if (!field_is(x, 12, "00501"))
     return "017";
-  if (is_alnum_or_blank(d->repetition) || d->repetition == d->element ||
-      d->repetition == d->component || d->repetition == d->segment)
-    return "024";
+  /* ISA16 equal to ISA11 is the component separator's fault (027): the
+   * repetition separator is judged only against the other two. */
   if (is_alnum_or_blank(d->component) || d->component == d->element ||
-      d->component == d->segment)
+      d->component == d->segment || d->component == d->repetition)
     return "027";
+  if (is_alnum_or_blank(d->repetition) || d->repetition == d->element ||
+      d->repetition == d->segment)
+    return "024";
   if (is_alnum_or_blank(d->element) || d->element == d->segment)
     return "026";
   if (is_alnum_or_blank(d->segment))

@@ -136,7 +136,7 @@ static const env_case cases[] = {
     {.name = "ISA12 00502", .isa = {[12] = "00502"}, .expect = "017"},
     {.name = "ISA11 a letter", .isa = {[11] = "U"}, .expect = "024"},
     {.name = "ISA11 blank", .isa = {[11] = " "}, .expect = "024"},
-    {.name = "ISA11 equals ISA16", .isa = {[11] = ":"}, .expect = "024"},
+    {.name = "ISA11 equals ISA16", .isa = {[11] = ":"}, .expect = "027"},
     {.name = "ISA11 equals the segment terminator",
      .isa = {[11] = "~"},
      .expect = "024"},

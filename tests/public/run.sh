@@ -1,0 +1,140 @@
+#!/usr/bin/env bash
+# Public-sample suite: every file under tests/fixtures/public/{270,271,999}
+# (public 270s, and 271s and 999s that a confused submitter might send us) is
+# fed to hets-respond with the fixture store.  Each must get a defined answer:
+# exit 0, no crash, nothing on stderr, and on stdout either a HETS error
+# record or a whole X12 interchange (ISA ... IEA with consistent counts).
+#
+# Environment: top_builddir (hets-respond, hets-db), top_srcdir (fixtures);
+# both default to two levels above this script.  Prints one line per file
+# with the answer kind, then "N passed, N failed"; exits 1 on a failure.
+
+LC_ALL=C
+export LC_ALL
+here=$(cd "$(dirname "$0")" && pwd)
+: "${top_srcdir:=$here/../..}"
+: "${top_builddir:=$here/../..}"
+fixtures=$top_srcdir/tests/fixtures
+respond=$top_builddir/hets-respond
+hetsdb=$top_builddir/hets-db
+today=2026-11-23
+
+scratch=$(mktemp -d "${TMPDIR:-/tmp}/ohets-public.XXXXXX") || exit 99
+trap 'rm -rf "$scratch"' EXIT
+trap 'exit 130' INT TERM
+
+for tool in "$respond" "$hetsdb"; do
+  if [ ! -x "$tool" ]; then
+    echo "public: $tool is missing (build it first)" >&2
+    exit 99
+  fi
+done
+
+# head_of FILE N: the first N bytes of FILE in $REPLY (a newline survives;
+# NUL bytes, which no X12 delimiter can be, are dropped).
+head_of() {
+  REPLY=
+  IFS= read -r -d '' -N "$2" REPLY <"$1"
+  return 0
+}
+
+# One segment per line, '*' between elements, using the answer's own ISA.
+normalise() {
+  head_of "$1" 106
+  tr "${REPLY:3:1}${REPLY:82:1}${REPLY:104:1}${REPLY:105:1}" '*^:\n' <"$1" | tr -d '\r' |
+    sed -e 's/^[[:space:]]*//' -e '/^$/d'
+}
+
+# Envelope and counts of an answer interchange; one line per problem.
+check_x12() {
+  awk -F'*' '
+    function bad(m) { print m; nbad++ }
+    NR == 1 {
+      if ($1 != "ISA" || NF != 17) { bad("ISA has " NF - 1 " elements, not 16"); exit }
+      isa13 = $14; next
+    }
+    done_iea { bad("segment " $1 " after IEA"); exit }
+    $1 == "GS" { ngs++; nst = 0; gs06 = $7; next }
+    $1 == "ST" { in_st = 1; nst++; st02 = $3; segs = 0 }
+    in_st { segs++ }
+    $1 == "SE" {
+      if ($2 + 0 != segs) bad("SE01 is " $2 " but the set has " segs " segments")
+      if ($3 != st02) bad("SE02 differs from ST02")
+      in_st = 0; next
+    }
+    $1 == "GE" {
+      if ($2 + 0 != nst) bad("GE01 is " $2 " but the group has " nst " sets")
+      if ($3 != gs06) bad("GE02 differs from GS06")
+      next
+    }
+    $1 == "IEA" {
+      if ($2 + 0 != ngs) bad("IEA01 is " $2 " but the interchange has " ngs " groups")
+      if ($3 != isa13) bad("IEA02 differs from ISA13")
+      done_iea = 1; next
+    }
+    END { if (!done_iea && !nbad) bad("no IEA at the end") }
+  ' "$1"
+}
+
+store=$scratch/store.db
+if ! "$hetsdb" --db "$store" import "$fixtures/store.jsonl" >/dev/null 2>"$scratch/import.err"; then
+  echo "public: hets-db import of the fixture store failed:" >&2
+  cat "$scratch/import.err" >&2
+  exit 1
+fi
+
+passed=0
+failed=0
+for req in "$fixtures"/public/270/* "$fixtures"/public/271/* "$fixtures"/public/999/*; do
+  [ -f "$req" ] || continue
+  name=${req#"$fixtures"/public/}
+  ans=$scratch/answer
+  why=$scratch/why
+  : >"$why"
+
+  "$respond" --db "$store" --today "$today" "$req" >"$ans" 2>"$scratch/err"
+  rc=$?
+  if [ "$rc" -ge 128 ]; then
+    echo "crashed (exit $rc)" >>"$why"
+  elif [ "$rc" -ne 0 ]; then
+    echo "exit $rc" >>"$why"
+  fi
+  if [ -s "$scratch/err" ]; then
+    echo "stderr: $(head -n 1 "$scratch/err" | cut -c1-80)" >>"$why"
+  fi
+
+  kind=none
+  head_of "$ans" 106
+  if [ ! -s "$ans" ]; then
+    echo "empty answer" >>"$why"
+  elif [ "${REPLY:0:4}" = HETS ]; then
+    kind="HETS ${REPLY:53:8}"
+    [ "$(wc -c <"$ans")" -ge 64 ] || echo "HETS record too short" >>"$why"
+  elif [ "${REPLY:0:3}" = ISA ] && [ ${#REPLY} -eq 106 ]; then
+    normalise "$ans" >"$scratch/norm"
+    if grep -q '^ST\*271\*' "$scratch/norm"; then
+      kind="271 $(grep '^AAA\*' "$scratch/norm" | cut -d'*' -f4 | paste -sd, -)"
+    elif grep -q '^ST\*999\*' "$scratch/norm"; then
+      kind="999 $(grep '^AK9\*' "$scratch/norm" | head -n 1)"
+    elif grep -q '^TA1\*' "$scratch/norm"; then
+      kind="TA1 $(grep '^TA1\*' "$scratch/norm" | head -n 1 | cut -d'*' -f5,6)"
+    else
+      kind=X12
+      echo "interchange holds no 271, 999 or TA1" >>"$why"
+    fi
+    check_x12 "$scratch/norm" >>"$why"
+  else
+    echo "answer is neither a HETS record nor an ISA interchange" >>"$why"
+  fi
+
+  if [ -s "$why" ]; then
+    echo "FAIL $name ($kind): $(paste -sd ';' "$why" | sed 's/;/; /g')"
+    failed=$((failed + 1))
+  else
+    echo "PASS $name: $kind"
+    passed=$((passed + 1))
+  fi
+done
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ] && [ "$passed" -gt 0 ]

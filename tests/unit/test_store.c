@@ -1,0 +1,760 @@
+/* SQLite eligibility store: schema, import, lookups, validation, generate,
+ * and concurrent read handles. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* mkdtemp */
+#endif
+#include <check.h>
+#include <errno.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "store/store.h"
+
+/* ------------------------------------------------------------ fixture */
+
+/* One directory per run, made and removed by the parent process (an
+ * unchecked fixture), so a failing test's files go too; one subdirectory
+ * per test. */
+static char basedir[256];
+static char tmpdir[300];
+static char dbpath[340];
+
+static void make_basedir(void) {
+  const char *base = getenv("TMPDIR");
+  snprintf(basedir, sizeof basedir, "%s/test_store.XXXXXX", base ? base : "/tmp");
+  if (mkdtemp(basedir) == NULL) {
+    perror("mkdtemp");
+    exit(EXIT_FAILURE);
+  }
+}
+
+static int remove_entry(const char *path, const struct stat *st, int flag,
+                        struct FTW *ftw) {
+  (void)st;
+  (void)flag;
+  (void)ftw;
+  remove(path);
+  return 0;
+}
+
+static void remove_basedir(void) { nftw(basedir, remove_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+static void setup(void) {
+  static unsigned serial;
+  snprintf(tmpdir, sizeof tmpdir, "%s/t%u.%ld", basedir, serial++, (long)getpid());
+  ck_assert_int_eq(mkdir(tmpdir, 0700), 0);
+  snprintf(dbpath, sizeof dbpath, "%s/eligibility.db", tmpdir);
+}
+
+static ohets_store *open_rw(const char *path) {
+  ohets_store *s = NULL;
+  char err[256] = "";
+  int rc = ohets_store_open(&s, path, OHETS_STORE_CREATE, err, sizeof err);
+  ck_assert_msg(rc == 0, "open: %s", err);
+  return s;
+}
+
+static ohets_store *open_ro(const char *path) {
+  ohets_store *s = NULL;
+  char err[256] = "";
+  int rc = ohets_store_open(&s, path, OHETS_STORE_READONLY, err, sizeof err);
+  ck_assert_msg(rc == 0, "open read-only: %s", err);
+  return s;
+}
+
+/* Imports text through a temporary file; returns the import's result. */
+static int import_text(ohets_store *s, const char *text, char *err, size_t errsz) {
+  char path[400];
+  snprintf(path, sizeof path, "%s/in.jsonl", tmpdir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs(text, f);
+  fclose(f);
+  f = fopen(path, "r");
+  ck_assert_ptr_nonnull(f);
+  int rc = ohets_store_import(s, f, err, errsz);
+  fclose(f);
+  unlink(path);
+  return rc;
+}
+
+static void set_user_version(const char *path, int v) {
+  sqlite3 *db;
+  char sql[64];
+  ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+  snprintf(sql, sizeof sql, "PRAGMA user_version = %d", v);
+  ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+}
+
+/* A record using every key, several entries, and fractional dollars. */
+#define FULL_RECORD                                                                     \
+  "{\"mbi\":\"1EG4TE5MK73\",\"last\":\"DOE\",\"first\":\"JANE\",\"middle\":\"Q\","    \
+  "\"dob\":\"1940-01-01\",\"sex\":\"F\",\"dod\":\"2026-02-28\","                      \
+  "\"address\":{\"line1\":\"123 MAIN ST\",\"line2\":\"APT 4\",\"city\":\"BALTIMORE\"," \
+  "\"state\":\"MD\",\"zip\":\"212441850\"},"                                             \
+  "\"part_a\":[{\"start\":\"2005-01-01\",\"end\":null}],"                                \
+  "\"part_b\":[{\"start\":\"2005-01-01\",\"end\":\"2010-12-31\"},{\"start\":\"2012-01-01\"}]," \
+  "\"ma\":[{\"contract\":\"H1234\",\"plan\":\"001\",\"type\":\"HM\",\"name\":\"EXAMPLE HMO\"," \
+  "\"phone\":\"8005550100\",\"start\":\"2020-01-01\",\"end\":null}],"                      \
+  "\"part_d\":[{\"contract\":\"S5678\",\"plan\":\"002\",\"name\":\"EXAMPLE RX\","          \
+  "\"start\":\"2020-01-01\",\"end\":null}],"                                               \
+  "\"msp\":[{\"type\":\"12\",\"payer\":\"EMPLOYER GROUP PLAN\",\"policy\":\"ABC123\","      \
+  "\"start\":\"2019-05-01\",\"end\":null}],"                                               \
+  "\"hospice\":[{\"start\":\"2026-01-01\",\"end\":null,\"npi\":\"1234567893\","             \
+  "\"name\":\"EXAMPLE HOSPICE\"}],"                                                        \
+  "\"home_health\":[{\"start\":\"2025-11-01\",\"end\":\"2025-12-31\",\"npi\":\"1234567893\"," \
+  "\"name\":\"EXAMPLE HHA\"}],"                                                            \
+  "\"esrd\":[{\"start\":\"2018-06-01\",\"end\":null}],"                                    \
+  "\"qmb\":[{\"start\":\"2021-01-01\",\"end\":null}],"                                     \
+  "\"preventive\":[{\"hcpcs\":\"G0438\",\"next_eligible\":\"2027-01-01\"},"                \
+  "{\"hcpcs\":\"77067\",\"next_eligible\":null}],"                                         \
+  "\"deductibles\":[{\"year\":2026,\"part_a_remaining\":1736,\"part_b_remaining\":12.34}," \
+  "{\"year\":2025,\"part_a_remaining\":0,\"part_b_remaining\":null}],"                     \
+  "\"benefit_days\":{\"hospital\":85,\"snf\":100,\"lifetime_reserve\":null},"              \
+  "\"retired_mbis\":[\"9AA0AA0AA00\"]}"
+
+#define SECOND_RECORD                                                                  \
+  "{\"mbi\":\"2EG4TE5MK74\",\"last\":\"ROE\",\"first\":\"RICHARD\",\"dob\":\"1950-07-04\"," \
+  "\"sex\":\"M\",\"part_a\":[{\"start\":\"2015-07-01\"}]}"
+
+static ohets_beneficiary *record_of(const char *text) {
+  ohets_beneficiary *b = malloc(sizeof *b);
+  char err[256] = "";
+  json_t *j = json_loads(text, 0, NULL);
+  ck_assert_ptr_nonnull(b);
+  ck_assert_ptr_nonnull(j);
+  ck_assert_msg(ohets_record_from_json(j, b, err, sizeof err) == 0, "%s", err);
+  json_decref(j);
+  return b;
+}
+
+/* ------------------------------------------------------------- schema */
+
+START_TEST(init_creates_current_schema) {
+  ohets_store *s = open_rw(dbpath);
+  ck_assert_int_eq(ohets_store_schema_version(), 2);
+  ck_assert_int_eq(ohets_store_user_version(s), ohets_store_schema_version());
+  ohets_store_close(s);
+  s = open_ro(dbpath); /* a read-only open accepts the current version */
+  ck_assert_int_eq(ohets_store_user_version(s), 2);
+  ohets_store_close(s);
+}
+END_TEST
+
+START_TEST(readonly_refuses_other_versions) {
+  ohets_store *s = NULL;
+  char err[256];
+  /* missing file */
+  ck_assert_int_ne(ohets_store_open(&s, dbpath, OHETS_STORE_READONLY, err, sizeof err), 0);
+  ck_assert_ptr_null(s);
+
+  ohets_store_close(open_rw(dbpath));
+  set_user_version(dbpath, 1);
+  ck_assert_int_ne(ohets_store_open(&s, dbpath, OHETS_STORE_READONLY, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "older"));
+  ck_assert_ptr_nonnull(strstr(err, "hets-db init"));
+
+  set_user_version(dbpath, 99);
+  ck_assert_int_ne(ohets_store_open(&s, dbpath, OHETS_STORE_READONLY, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "newer"));
+  ck_assert_int_ne(ohets_store_open(&s, dbpath, OHETS_STORE_CREATE, err, sizeof err), 0);
+  ck_assert_ptr_nonnull(strstr(err, "newer"));
+}
+END_TEST
+
+START_TEST(writable_open_upgrades_old_schema) {
+  sqlite3 *db;
+  /* a version-1 database: tables, no seeded amounts */
+  ohets_store_close(open_rw(dbpath));
+  ck_assert_int_eq(sqlite3_open(dbpath, &db), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_exec(db, "DELETE FROM program_amounts; PRAGMA user_version=1",
+                                NULL, NULL, NULL), SQLITE_OK);
+  sqlite3_close(db);
+
+  ohets_store *s = open_rw(dbpath);
+  ohets_program_amounts a;
+  ck_assert_int_eq(ohets_store_user_version(s), 2);
+  ck_assert_int_eq(ohets_store_amounts(s, 2024, &a), 0);
+  ck_assert_int_eq(a.part_a_deductible_cents, 163200);
+  ohets_store_close(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------ amounts */
+
+START_TEST(amounts_seeded_and_keyed_by_year) {
+  static const struct {
+    int year;
+    int64_t a, b, day61, ltr, snf;
+  } want[] = {{2023, 160000, 22600, 40000, 80000, 20000},
+              {2024, 163200, 24000, 40800, 81600, 20400},
+              {2025, 167600, 25700, 41900, 83800, 20950},
+              {2026, 173600, 28300, 43400, 86800, 21700}};
+  ohets_store *s = open_rw(dbpath);
+  ohets_program_amounts a;
+  for (size_t i = 0; i < sizeof want / sizeof want[0]; i++) {
+    ck_assert_int_eq(ohets_store_amounts(s, want[i].year, &a), 0);
+    ck_assert_int_eq(a.year, want[i].year);
+    ck_assert_int_eq(a.part_a_deductible_cents, want[i].a);
+    ck_assert_int_eq(a.part_b_deductible_cents, want[i].b);
+    ck_assert_int_eq(a.part_b_coinsurance_percent, 20);
+    ck_assert_int_eq(a.hospital_coinsurance_day61_cents, want[i].day61);
+    ck_assert_int_eq(a.lifetime_reserve_coinsurance_cents, want[i].ltr);
+    ck_assert_int_eq(a.snf_coinsurance_day21_cents, want[i].snf);
+  }
+  ck_assert_int_eq(ohets_store_amounts(s, 2030, &a), -ENOENT);
+  ck_assert_int_eq(ohets_store_amounts(s, 2022, &a), -ENOENT);
+  ohets_store_close(s);
+}
+END_TEST
+
+START_TEST(import_adds_a_program_year) {
+  ohets_store *s = open_rw(dbpath);
+  ohets_program_amounts a;
+  char err[256] = "";
+  int rc = import_text(s,
+                       "{\"program_year\":2030,\"part_a_deductible\":1900.5,"
+                       "\"part_b_deductible\":300,\"part_b_coinsurance_percent\":20,"
+                       "\"hospital_coinsurance_day61\":475,\"lifetime_reserve_coinsurance\":950,"
+                       "\"snf_coinsurance_day21\":237.25}\n",
+                       err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_int_eq(ohets_store_amounts(s, 2030, &a), 0);
+  ck_assert_int_eq(a.part_a_deductible_cents, 190050);
+  ck_assert_int_eq(a.part_b_deductible_cents, 30000);
+  ck_assert_int_eq(a.hospital_coinsurance_day61_cents, 47500);
+  ck_assert_int_eq(a.lifetime_reserve_coinsurance_cents, 95000);
+  ck_assert_int_eq(a.snf_coinsurance_day21_cents, 23725);
+
+  /* every key is required */
+  rc = import_text(s, "{\"program_year\":2031,\"part_a_deductible\":1}\n", err, sizeof err);
+  ck_assert_int_ne(rc, 0);
+  ck_assert_str_eq(err, "line 1: \"part_b_deductible\": missing");
+  ck_assert_int_eq(ohets_store_amounts(s, 2031, &a), -ENOENT);
+  ohets_store_close(s);
+}
+END_TEST
+
+/* ------------------------------------------------------------- import */
+
+START_TEST(import_then_lookup_round_trips) {
+  ohets_store *s = open_rw(dbpath);
+  char err[256] = "";
+  int rc = import_text(s, FULL_RECORD "\n\n" SECOND_RECORD "\n", err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+
+  ohets_beneficiary *want = record_of(FULL_RECORD);
+  ohets_beneficiary *got = malloc(sizeof *got);
+  /* spot checks that parsing itself is right, not just symmetric */
+  ck_assert_str_eq(want->mbi, "1EG4TE5MK73");
+  ck_assert_str_eq(want->middle, "Q");
+  ck_assert_int_eq(want->sex, 'F');
+  ck_assert_int_eq(want->dob.year, 1940);
+  ck_assert_int_eq(want->dod.month, 2);
+  ck_assert_int_eq(want->dod.day, 28);
+  ck_assert_str_eq(want->address.zip, "212441850");
+  ck_assert_uint_eq(want->n_part_b, 2);
+  ck_assert_int_eq(want->part_b[1].end.year, 0);
+  ck_assert_int_eq(want->part_b[0].end.year, 2010);
+  ck_assert_str_eq(want->ma[0].type, "HM");
+  ck_assert_str_eq(want->part_d[0].type, "");
+  ck_assert_str_eq(want->hospice[0].npi, "1234567893");
+  ck_assert_uint_eq(want->n_preventive, 2);
+  ck_assert_int_eq(want->preventive[1].next_eligible.year, 0);
+  ck_assert_int_eq(want->deductibles[0].part_a_remaining_cents, 173600);
+  ck_assert_int_eq(want->deductibles[0].part_b_remaining_cents, 1234);
+  ck_assert_int_eq(want->deductibles[1].part_b_remaining_cents, -1);
+  ck_assert_int_eq(want->hospital_days, 85);
+  ck_assert_int_eq(want->lifetime_reserve_days, -1);
+
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK73", got), OHETS_LOOKUP_FOUND);
+  ck_assert_msg(memcmp(want, got, sizeof *want) == 0, "stored record differs");
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1eg4te5mk73", got), OHETS_LOOKUP_FOUND);
+
+  /* the same through a read-only handle and the core's vtable */
+  ohets_store *ro = open_ro(dbpath);
+  ohets_lookup lk;
+  ohets_store_lookup_iface(ro, &lk);
+  ck_assert_ptr_eq(lk.ctx, ro);
+  memset(got, 0x5a, sizeof *got);
+  ck_assert_int_eq(lk.beneficiary(lk.ctx, "1EG4TE5MK73", got), OHETS_LOOKUP_FOUND);
+  ck_assert_msg(memcmp(want, got, sizeof *want) == 0, "read-only record differs");
+  ohets_program_amounts a;
+  ck_assert_int_eq(lk.amounts(lk.ctx, 2026, &a), 0);
+  ck_assert_int_eq(a.part_b_deductible_cents, 28300);
+
+  /* the JSON view is the import format again, retired MBIs included */
+  json_t *j = NULL;
+  ck_assert_int_eq(ohets_store_lookup_json(ro, "1EG4TE5MK73", &j), OHETS_LOOKUP_FOUND);
+  ohets_retired_mbis retired;
+  ck_assert_int_eq(ohets_record_from_json_ex(j, got, &retired, err, sizeof err), 0);
+  ck_assert_msg(memcmp(want, got, sizeof *want) == 0, "JSON view differs");
+  ck_assert_uint_eq(retired.n, 1);
+  ck_assert_str_eq(retired.mbi[0], "9AA0AA0AA00");
+  ck_assert_int_eq(json_real_value(json_object_get(
+                       json_array_get(json_object_get(j, "deductibles"), 0),
+                       "part_b_remaining")) == 12.34, 1);
+  json_decref(j);
+  ohets_store_close(ro);
+
+  free(want);
+  want = record_of(SECOND_RECORD);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "2EG4TE5MK74", got), OHETS_LOOKUP_FOUND);
+  ck_assert_msg(memcmp(want, got, sizeof *want) == 0, "second record differs");
+  ck_assert_int_eq(got->hospital_days, -1);
+  free(want);
+  free(got);
+  ohets_store_close(s);
+}
+END_TEST
+
+START_TEST(retired_and_unknown_mbis) {
+  ohets_store *s = open_rw(dbpath);
+  ohets_beneficiary *b = malloc(sizeof *b);
+  char err[256] = "";
+  ck_assert_int_eq(import_text(s, FULL_RECORD "\n", err, sizeof err), 0);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "9AA0AA0AA00", b), OHETS_LOOKUP_RETIRED);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "3EG4TE5MK73", b), OHETS_LOOKUP_NOT_FOUND);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK7", b), OHETS_LOOKUP_NOT_FOUND);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "", b), OHETS_LOOKUP_NOT_FOUND);
+  json_t *j = NULL;
+  ck_assert_int_eq(ohets_store_lookup_json(s, "9AA0AA0AA00", &j), OHETS_LOOKUP_RETIRED);
+  ck_assert_ptr_null(j);
+  free(b);
+  ohets_store_close(s);
+}
+END_TEST
+
+START_TEST(import_upserts_duplicates) {
+  ohets_store *s = open_rw(dbpath);
+  ohets_beneficiary *b = malloc(sizeof *b);
+  char err[256] = "";
+  /* the later line wins, and its retired list replaces the earlier one */
+  int rc = import_text(s,
+                       FULL_RECORD "\n"
+                       "{\"mbi\":\"1EG4TE5MK73\",\"last\":\"DOE\",\"first\":\"JANET\","
+                       "\"dob\":\"1940-01-01\",\"retired_mbis\":[\"9AA0AA0AA01\"]}\n",
+                       err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK73", b), OHETS_LOOKUP_FOUND);
+  ck_assert_str_eq(b->first, "JANET");
+  ck_assert_uint_eq(b->n_part_a, 0);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "9AA0AA0AA00", b), OHETS_LOOKUP_NOT_FOUND);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "9AA0AA0AA01", b), OHETS_LOOKUP_RETIRED);
+
+  /* a later import replaces a record already in the store */
+  ck_assert_int_eq(import_text(s, FULL_RECORD "\n", err, sizeof err), 0);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK73", b), OHETS_LOOKUP_FOUND);
+  ck_assert_str_eq(b->first, "JANE");
+  ck_assert_int_eq(ohets_store_beneficiary(s, "9AA0AA0AA00", b), OHETS_LOOKUP_RETIRED);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "9AA0AA0AA01", b), OHETS_LOOKUP_NOT_FOUND);
+
+  ohets_store_stats st;
+  ck_assert_int_eq(ohets_store_stats_get(s, &st, err, sizeof err), 0);
+  ck_assert_int_eq(st.beneficiaries, 1);
+  ck_assert_int_eq(st.retired_mbis, 1);
+
+  /* retiring an MBI that is some beneficiary's current one is refused */
+  rc = import_text(s,
+                   "{\"mbi\":\"2EG4TE5MK74\",\"last\":\"ROE\",\"first\":\"R\","
+                   "\"dob\":\"1950-07-04\",\"retired_mbis\":[\"1EG4TE5MK73\"]}\n",
+                   err, sizeof err);
+  ck_assert_int_ne(rc, 0);
+  ck_assert_ptr_nonnull(strstr(err, "line 1: \"retired_mbis[0]\""));
+  ck_assert_ptr_null(strstr(err, "1EG4TE5MK73"));
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK73", b), OHETS_LOOKUP_FOUND);
+  free(b);
+  ohets_store_close(s);
+}
+END_TEST
+
+START_TEST(bad_line_imports_nothing) {
+  ohets_store *s = open_rw(dbpath);
+  ohets_beneficiary *b = malloc(sizeof *b);
+  char err[256] = "";
+  int rc = import_text(s,
+                       FULL_RECORD "\n" SECOND_RECORD "\n"
+                       "{\"mbi\":\"3EG4TE5MK75\",\"last\":\"POE\",\"first\":\"EDGAR\","
+                       "\"dob\":\"1949-02-30\"}\n"
+                       "{\"program_year\":2031,\"part_a_deductible\":1,\"part_b_deductible\":1,"
+                       "\"part_b_coinsurance_percent\":20,\"hospital_coinsurance_day61\":1,"
+                       "\"lifetime_reserve_coinsurance\":1,\"snf_coinsurance_day21\":1}\n",
+                       err, sizeof err);
+  ck_assert_int_eq(rc, -EINVAL);
+  ck_assert_str_eq(err, "line 3: \"dob\": not a date (YYYY-MM-DD)");
+  ck_assert_ptr_null(strstr(err, "1949"));
+  ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK73", b), OHETS_LOOKUP_NOT_FOUND);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "2EG4TE5MK74", b), OHETS_LOOKUP_NOT_FOUND);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "9AA0AA0AA00", b), OHETS_LOOKUP_NOT_FOUND);
+  ohets_program_amounts a;
+  ck_assert_int_eq(ohets_store_amounts(s, 2031, &a), -ENOENT);
+
+  /* broken JSON: position only, never jansson's quote of the text */
+  rc = import_text(s, SECOND_RECORD "\n{\"mbi\":\"1EG4TE5MK73\",\"last\":SMITHSON}\n", err,
+                   sizeof err);
+  ck_assert_int_eq(rc, -EINVAL);
+  ck_assert_ptr_nonnull(strstr(err, "line 2: not valid JSON"));
+  ck_assert_ptr_null(strstr(err, "SMITH"));
+  ck_assert_int_eq(ohets_store_beneficiary(s, "2EG4TE5MK74", b), OHETS_LOOKUP_NOT_FOUND);
+
+  /* a line past 1 MiB is refused without reading it whole */
+  size_t big = 1100 * 1000;
+  char *huge = malloc(big + 64);
+  snprintf(huge, big + 64, "%s\n{\"last\":\"", SECOND_RECORD);
+  size_t at = strlen(huge);
+  memset(huge + at, 'A', big - at);
+  strcpy(huge + big, "\"}\n");
+  ck_assert_int_eq(import_text(s, huge, err, sizeof err), -EINVAL);
+  ck_assert_str_eq(err, "line 2: longer than 1048576 bytes");
+  free(huge);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "2EG4TE5MK74", b), OHETS_LOOKUP_NOT_FOUND);
+
+  rc = import_text(s, "[1,2]\n", err, sizeof err);
+  ck_assert_str_eq(err, "line 1: not a JSON object");
+  rc = import_text(s, "{\"mbi\":\"1EG4TE5MK73\",\"mbi\":\"1EG4TE5MK73\"}\n", err, sizeof err);
+  ck_assert_str_eq(err, "line 1: a key appears twice");
+  free(b);
+  ohets_store_close(s);
+}
+END_TEST
+
+/* Each rule: a base record with one key replaced (or added), the error
+ * expected, and the bad value, which must not appear in the message. */
+static const struct {
+  const char *key;   /* top-level key to set */
+  const char *value; /* its JSON value */
+  const char *error; /* exact message */
+  const char *leak;  /* must not appear in the message; NULL: nothing to leak */
+} rules[] = {
+    {"mbi", "\"1SG4TE5MK73\"", "\"mbi\": not an MBI", "1SG4"},
+    {"mbi", "\"1EG4TE5MK7\"", "\"mbi\": not an MBI", "1EG4"},
+    {"mbi", "null", "\"mbi\": missing", NULL},
+    {"last", "\"\"", "\"last\": empty", NULL},
+    {"last", "42", "\"last\": not a string", NULL},
+    {"last", "\"ABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGHIJABCDEFGHIJX\"",
+     "\"last\": longer than 60 characters", "ABCDEFGHIJ"},
+    {"first", "\"J\\u00c9AN\"", "\"first\": holds characters other than printable ASCII",
+     "AN"},
+    {"dob", "\"1940-02-30\"", "\"dob\": not a date (YYYY-MM-DD)", "1940"},
+    {"dob", "\"19400101\"", "\"dob\": not a date (YYYY-MM-DD)", "1940"},
+    {"dod", "\"1930-01-01\"", "\"dod\": earlier than dob", "1930"},
+    {"sex", "\"X\"", "\"sex\": not F, M or U", NULL},
+    {"nickname", "\"JJ\"", "\"nickname\": unknown key", "JJ"},
+    {"address", "{\"line1\":\"1 A ST\",\"county\":\"X\"}", "\"address.county\": unknown key",
+     NULL},
+    {"address", "{\"state\":\"Maryland\"}", "\"address.state\": longer than 2 characters",
+     "Maryland"},
+    {"address", "{\"zip\":\"2124\"}", "\"address.zip\": not a ZIP code (5 or 9 digits)",
+     "2124"},
+    {"part_a",
+     "[{\"start\":\"2001-01-01\"},{\"start\":\"2002-01-01\"},{\"start\":\"2003-01-01\"},"
+     "{\"start\":\"2004-01-01\"},{\"start\":\"2005-01-01\"},{\"start\":\"2006-01-01\"},"
+     "{\"start\":\"2007-01-01\"},{\"start\":\"2008-01-01\"},{\"start\":\"2009-01-01\"}]",
+     "\"part_a\": more than 8 entries", NULL},
+    {"part_a", "{\"start\":\"2001-01-01\"}", "\"part_a\": not an array", NULL},
+    {"part_b", "[{\"start\":\"2005-01-01\",\"end\":\"2004-12-31\"}]",
+     "\"part_b[0].end\": earlier than start", "2004"},
+    {"part_b", "[{\"end\":\"2004-12-31\"}]", "\"part_b[0].start\": missing", NULL},
+    {"esrd", "[{\"start\":\"2005-13-01\"}]", "\"esrd[0].start\": not a date (YYYY-MM-DD)",
+     "2005"},
+    {"ma", "[{\"contract\":\"X12\",\"plan\":\"001\",\"type\":\"HM\",\"start\":\"2020-01-01\"}]",
+     "\"ma[0].contract\": not a contract ID (a letter and 4 digits)", "X12"},
+    {"ma", "[{\"contract\":\"H1234\",\"plan\":\"001\",\"start\":\"2020-01-01\"}]",
+     "\"ma[0].type\": missing", NULL},
+    {"part_d", "[{\"contract\":\"S1234\",\"plan\":\"1\",\"start\":\"2020-01-01\"}]",
+     "\"part_d[0].plan\": not a plan number (3 digits)", NULL},
+    {"part_d",
+     "[{\"contract\":\"S1234\",\"plan\":\"001\",\"type\":\"HM\",\"start\":\"2020-01-01\"}]",
+     "\"part_d[0].type\": unknown key", NULL},
+    {"msp", "[{\"type\":\"99\",\"start\":\"2020-01-01\"}]",
+     "\"msp[0].type\": not an MSP type (12, 13, 14, 15, 16, 41, 42, 43, 47)", NULL},
+    {"hospice", "[{\"start\":\"2026-01-01\",\"npi\":\"1234567890\"}]",
+     "\"hospice[0].npi\": not a valid NPI", "1234567890"},
+    {"preventive", "[{\"hcpcs\":\"G04\"}]",
+     "\"preventive[0].hcpcs\": not a HCPCS code (5 letters or digits)", "G04"},
+    {"deductibles", "[{\"year\":2026,\"part_a_remaining\":12.345}]",
+     "\"deductibles[0].part_a_remaining\": has fractions of a cent", "12.345"},
+    {"deductibles", "[{\"year\":2026,\"part_b_remaining\":-5}]",
+     "\"deductibles[0].part_b_remaining\": not an amount of dollars from 0 to 1000000000",
+     "-5"},
+    {"deductibles", "[{\"year\":2026},{\"year\":2026}]",
+     "\"deductibles[1].year\": same year twice", NULL},
+    {"deductibles", "[{\"part_a_remaining\":1}]", "\"deductibles[0].year\": missing", NULL},
+    {"benefit_days", "{\"hospital\":91}",
+     "\"benefit_days.hospital\": out of range (0 to 90)", "91"},
+    {"benefit_days", "{\"snf\":\"10\"}", "\"benefit_days.snf\": not an integer", NULL},
+    {"retired_mbis", "[\"1EG4TE5MK73\"]", "\"retired_mbis[0]\": same as the record's own MBI",
+     "1EG4"},
+    {"retired_mbis", "[\"9AA0AA0AA0\"]", "\"retired_mbis[0]\": not an MBI", "9AA0"},
+    {"retired_mbis", "[\"9AA0AA0AA00\",\"9AA0AA0AA00\"]", "\"retired_mbis[1]\": listed twice",
+     "9AA0"},
+};
+
+START_TEST(validation_rules) {
+  json_t *rec = json_loads(FULL_RECORD, 0, NULL);
+  json_t *val = json_loads(rules[_i].value, JSON_DECODE_ANY, NULL);
+  ohets_beneficiary *b = malloc(sizeof *b);
+  char err[256] = "";
+  ck_assert_ptr_nonnull(rec);
+  ck_assert_ptr_nonnull(val);
+  json_object_set_new(rec, rules[_i].key, val);
+  ck_assert_int_eq(ohets_record_from_json(rec, b, err, sizeof err), -EINVAL);
+  ck_assert_str_eq(err, rules[_i].error);
+  if (rules[_i].leak != NULL)
+    ck_assert_msg(strstr(err, rules[_i].leak) == NULL, "value echoed: %s", err);
+
+  /* the same through an import names the line */
+  ohets_store *s = open_rw(dbpath);
+  char *line = json_dumps(rec, JSON_COMPACT);
+  char text[4096], want[320];
+  snprintf(text, sizeof text, "%s\n%s\n", SECOND_RECORD, line);
+  ck_assert_int_eq(import_text(s, text, err, sizeof err), -EINVAL);
+  snprintf(want, sizeof want, "line 2: %s", rules[_i].error);
+  ck_assert_str_eq(err, want);
+  ck_assert_int_eq(ohets_store_beneficiary(s, "2EG4TE5MK74", b), OHETS_LOOKUP_NOT_FOUND);
+  ohets_store_close(s);
+  free(line);
+  free(b);
+  json_decref(rec);
+}
+END_TEST
+
+START_TEST(packed_blob_rejects_damage) {
+  ohets_beneficiary *b = record_of(FULL_RECORD);
+  ohets_beneficiary *out = malloc(sizeof *out);
+  uint8_t buf[sizeof(ohets_beneficiary) + 64];
+  long n = ohets__record_pack(b, buf, sizeof buf);
+  ck_assert_int_gt(n, 0);
+  ck_assert_int_eq(ohets__record_unpack(buf, (size_t)n, out), 0);
+  ck_assert_int_eq(memcmp(b, out, sizeof *b), 0);
+  for (long cut = 0; cut < n; cut += 7)
+    ck_assert_int_eq(ohets__record_unpack(buf, (size_t)cut, out), -EINVAL);
+  buf[0] = 99; /* unknown format version */
+  ck_assert_int_eq(ohets__record_unpack(buf, (size_t)n, out), -EINVAL);
+  ck_assert_int_eq(ohets__record_pack(b, buf, 40), -ENOBUFS);
+  free(b);
+  free(out);
+}
+END_TEST
+
+/* ----------------------------------------------------------- generate */
+
+/* The first n MBIs of a store, in key order. */
+static unsigned list_mbis(const char *path, char (*mbis)[12], unsigned n) {
+  sqlite3 *db;
+  sqlite3_stmt *st;
+  unsigned got = 0;
+  ck_assert_int_eq(sqlite3_open_v2(path, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+  ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT mbi FROM beneficiaries ORDER BY mbi", -1,
+                                      &st, NULL), SQLITE_OK);
+  while (got < n && sqlite3_step(st) == SQLITE_ROW)
+    snprintf(mbis[got++], 12, "%s", (const char *)sqlite3_column_text(st, 0));
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return got;
+}
+
+static void generate_into(const char *path, unsigned long count, uint64_t seed) {
+  ohets_store *s = open_rw(path);
+  char err[256] = "";
+  ck_assert_msg(ohets_store_generate(s, count, seed, err, sizeof err) == 0, "%s", err);
+  ohets_store_close(s);
+}
+
+START_TEST(generate_is_deterministic) {
+  char other[400], third[400];
+  static char a[300][12], b[300][12], c[300][12];
+  snprintf(other, sizeof other, "%s/other.db", tmpdir);
+  snprintf(third, sizeof third, "%s/third.db", tmpdir);
+  generate_into(dbpath, 300, 42);
+  generate_into(other, 300, 42);
+  generate_into(third, 300, 43);
+  ck_assert_uint_eq(list_mbis(dbpath, a, 300), 300);
+  ck_assert_uint_eq(list_mbis(other, b, 300), 300);
+  ck_assert_uint_eq(list_mbis(third, c, 300), 300);
+
+  ohets_store *sa = open_ro(dbpath), *sb = open_ro(other), *sc = open_ro(third);
+  ohets_beneficiary *ra = malloc(sizeof *ra), *rb = malloc(sizeof *rb);
+  unsigned same_in_third = 0;
+  for (unsigned i = 0; i < 300; i++) {
+    ck_assert_str_eq(a[i], b[i]);
+    ck_assert_int_eq(ohets_store_beneficiary(sa, a[i], ra), OHETS_LOOKUP_FOUND);
+    ck_assert_int_eq(ohets_store_beneficiary(sb, a[i], rb), OHETS_LOOKUP_FOUND);
+    ck_assert_msg(memcmp(ra, rb, sizeof *ra) == 0, "record %u differs", i);
+    same_in_third += ohets_store_beneficiary(sc, a[i], rb) == OHETS_LOOKUP_FOUND;
+  }
+  ck_assert_uint_eq(same_in_third, 0);
+  free(ra);
+  free(rb);
+  ohets_store_close(sa);
+  ohets_store_close(sb);
+  ohets_store_close(sc);
+}
+END_TEST
+
+static void assert_share(const char *what, long n, long total, double lo, double hi) {
+  double share = (double)n / (double)total;
+  ck_assert_msg(share >= lo && share <= hi, "%s: %.3f not within %.3f-%.3f", what, share,
+                lo, hi);
+}
+
+START_TEST(generate_mix_is_realistic_and_valid) {
+  enum { N = 2000 };
+  static char mbis[N][12];
+  char err[256] = "";
+  generate_into(dbpath, N, 7);
+  ohets_store *s = open_ro(dbpath);
+  ohets_store_stats st;
+  ck_assert_int_eq(ohets_store_stats_get(s, &st, err, sizeof err), 0);
+  ck_assert_int_eq(st.beneficiaries, N);
+  assert_share("part A", st.part_a, N, 0.95, 1.0);
+  assert_share("part B", st.part_b, N, 0.88, 0.96);
+  assert_share("MA", st.ma, N, 0.44, 0.56);
+  assert_share("part D", st.part_d, N, 0.64, 0.76);
+  assert_share("MSP", st.msp, N, 0.05, 0.11);
+  assert_share("hospice", st.hospice, N, 0.015, 0.05);
+  assert_share("home health", st.home_health, N, 0.03, 0.075);
+  assert_share("ESRD", st.esrd, N, 0.002, 0.025);
+  assert_share("QMB", st.qmb, N, 0.09, 0.15);
+  assert_share("deceased", st.deceased, N, 0.008, 0.035);
+  assert_share("retired", st.retired_mbis, N, 0.015, 0.05);
+
+  /* every record reads back as valid import input, with a valid MBI */
+  ohets_beneficiary *b = malloc(sizeof *b);
+  unsigned preventive = 0, deductibles = 0, b_only = 0;
+  ck_assert_uint_eq(list_mbis(dbpath, mbis, N), N);
+  for (unsigned i = 0; i < N; i++) {
+    json_t *j = NULL;
+    ck_assert(ohets_mbi_valid(mbis[i], 11));
+    ck_assert_int_eq(ohets_store_lookup_json(s, mbis[i], &j), OHETS_LOOKUP_FOUND);
+    ck_assert_msg(ohets_record_from_json(j, b, err, sizeof err) == 0, "record %u: %s", i, err);
+    json_decref(j);
+    preventive += b->n_preventive > 0;
+    deductibles += b->n_deductibles == 2 && b->deductibles[0].year == 2026 &&
+                   b->deductibles[1].year == 2025;
+    b_only += b->n_part_a == 0 && b->n_part_b > 0;
+    ck_assert_int_ge(b->dob.year, 1930);
+    ck_assert_int_le(b->dob.year, 1960);
+  }
+  assert_share("preventive", preventive, N, 0.54, 0.66);
+  assert_share("deductibles this and last year", deductibles, N, 1.0, 1.0);
+  assert_share("part B only", b_only, N, 0.008, 0.035);
+  free(b);
+  ohets_store_close(s);
+}
+END_TEST
+
+/* --------------------------------------------------------- concurrency */
+
+enum { THREAD_RECORDS = 400, THREAD_ROUNDS = 20 };
+static char thread_mbis[THREAD_RECORDS][12];
+static ohets_beneficiary *thread_want;
+
+static void *reader(void *arg) {
+  ohets_store *s = NULL;
+  char err[256];
+  long bad = 0;
+  ohets_beneficiary *got = malloc(sizeof *got);
+  (void)arg;
+  if (got == NULL ||
+      ohets_store_open(&s, dbpath, OHETS_STORE_READONLY, err, sizeof err) != 0) {
+    free(got);
+    return (void *)-1L;
+  }
+  for (int r = 0; r < THREAD_ROUNDS; r++)
+    for (unsigned i = 0; i < THREAD_RECORDS; i++) {
+      unsigned k = (i * 7 + (unsigned)r) % THREAD_RECORDS;
+      if (ohets_store_beneficiary(s, thread_mbis[k], got) != OHETS_LOOKUP_FOUND ||
+          memcmp(got, &thread_want[k], sizeof *got) != 0)
+        bad++;
+      if (ohets_store_beneficiary(s, "9ZZ9ZZ9ZZ99", got) != OHETS_LOOKUP_NOT_FOUND)
+        bad++;
+    }
+  ohets_store_close(s);
+  free(got);
+  return (void *)bad;
+}
+
+START_TEST(threads_with_own_handles) {
+  generate_into(dbpath, THREAD_RECORDS, 99);
+  ck_assert_uint_eq(list_mbis(dbpath, thread_mbis, THREAD_RECORDS), THREAD_RECORDS);
+  thread_want = calloc(THREAD_RECORDS, sizeof *thread_want);
+  ohets_store *s = open_ro(dbpath);
+  for (unsigned i = 0; i < THREAD_RECORDS; i++)
+    ck_assert_int_eq(ohets_store_beneficiary(s, thread_mbis[i], &thread_want[i]),
+                     OHETS_LOOKUP_FOUND);
+  ohets_store_close(s);
+
+  pthread_t t[2];
+  void *bad[2];
+  for (int i = 0; i < 2; i++)
+    ck_assert_int_eq(pthread_create(&t[i], NULL, reader, NULL), 0);
+  for (int i = 0; i < 2; i++) {
+    ck_assert_int_eq(pthread_join(t[i], &bad[i]), 0);
+    ck_assert_int_eq((long)bad[i], 0);
+  }
+  free(thread_want);
+}
+END_TEST
+
+START_TEST(readonly_sees_import_after_renewal) {
+  ohets_store *w = open_rw(dbpath);
+  ohets_store *r = open_ro(dbpath);
+  ohets_beneficiary *b = malloc(sizeof *b);
+  char err[256] = "";
+  struct timespec pause = {0, 120 * 1000 * 1000};
+  ck_assert_int_eq(ohets_store_beneficiary(r, "2EG4TE5MK74", b), OHETS_LOOKUP_NOT_FOUND);
+  ck_assert_int_eq(import_text(w, SECOND_RECORD "\n", err, sizeof err), 0);
+  nanosleep(&pause, NULL);
+  ck_assert_int_eq(ohets_store_beneficiary(r, "2EG4TE5MK74", b), OHETS_LOOKUP_FOUND);
+  /* release ends the snapshot at once */
+  ck_assert_int_eq(import_text(w, FULL_RECORD "\n", err, sizeof err), 0);
+  ohets_store_release(r);
+  ck_assert_int_eq(ohets_store_beneficiary(r, "1EG4TE5MK73", b), OHETS_LOOKUP_FOUND);
+  free(b);
+  ohets_store_close(r);
+  ohets_store_close(w);
+}
+END_TEST
+
+static Suite *store_suite(void) {
+  Suite *s = suite_create("store");
+  TCase *tc = tcase_create("store");
+  tcase_add_unchecked_fixture(tc, make_basedir, remove_basedir);
+  tcase_add_checked_fixture(tc, setup, NULL);
+  tcase_set_timeout(tc, 60);
+  tcase_add_test(tc, init_creates_current_schema);
+  tcase_add_test(tc, readonly_refuses_other_versions);
+  tcase_add_test(tc, writable_open_upgrades_old_schema);
+  tcase_add_test(tc, amounts_seeded_and_keyed_by_year);
+  tcase_add_test(tc, import_adds_a_program_year);
+  tcase_add_test(tc, import_then_lookup_round_trips);
+  tcase_add_test(tc, retired_and_unknown_mbis);
+  tcase_add_test(tc, import_upserts_duplicates);
+  tcase_add_test(tc, bad_line_imports_nothing);
+  tcase_add_loop_test(tc, validation_rules, 0, (int)(sizeof rules / sizeof rules[0]));
+  tcase_add_test(tc, packed_blob_rejects_damage);
+  tcase_add_test(tc, generate_is_deterministic);
+  tcase_add_test(tc, generate_mix_is_realistic_and_valid);
+  tcase_add_test(tc, threads_with_own_handles);
+  tcase_add_test(tc, readonly_sees_import_after_renewal);
+  suite_add_tcase(s, tc);
+  return s;
+}
+
+int main(void) {
+  SRunner *sr = srunner_create(store_suite());
+  srunner_run_all(sr, CK_NORMAL);
+  int failed = srunner_ntests_failed(sr);
+  srunner_free(sr);
+  return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
