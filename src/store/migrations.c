@@ -16,12 +16,12 @@
 #include "store/store.h"
 
 static const char *const migration_steps[] = {
-    /* 1: tables.  record is the normalized JSON of the import format (for
-     * people and for rebuilding); packed is the binary copy lookups decode;
-     * flags caches which benefits the record has, for stats. */
+    /* 1: tables.  packed is the record in the compact binary encoding of
+     * sqlite_store.c (its first byte the encoding's version; `hets-db
+     * lookup` shows it as JSON); flags caches which benefits the record
+     * has, for stats. */
     "CREATE TABLE beneficiaries ("
     "  mbi TEXT PRIMARY KEY NOT NULL,"
-    "  record TEXT NOT NULL,"
     "  packed BLOB NOT NULL,"
     "  flags INTEGER NOT NULL DEFAULT 0);"
     "CREATE TABLE retired_mbis ("

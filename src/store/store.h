@@ -6,10 +6,9 @@
  * (OHETS_STORE_READONLY for the server) and never shares it.
  *
  * Schema (see migrations.c): beneficiaries keyed by MBI, each holding the
- * normalized record as JSON text in the import format (readable from the
- * sqlite3 shell) plus a compact binary copy that lookups decode; a table
- * mapping retired MBIs to the current one; program amounts keyed by year.
- * PRAGMA user_version is the schema version.
+ * record in a compact binary encoding (`hets-db lookup` shows it as JSON in
+ * the import format); a table mapping retired MBIs to the current one;
+ * program amounts keyed by year.  PRAGMA user_version is the schema version.
  *
  * Functions return 0 or a negative errno value unless they say otherwise.
  * Error texts written to err never hold names, MBIs or dates of birth.
@@ -70,6 +69,14 @@ void ohets_store_lookup_iface(ohets_store *s, ohets_lookup *out);
  * included. */
 ohets_lookup_status ohets_store_lookup_json(ohets_store *s, const char *mbi,
                                             json_t **out);
+
+/* Calls fn for up to limit beneficiaries in MBI order, starting after the
+ * MBI after (NULL: from the first); stops at fn's first non-zero return and
+ * returns it.  0 when done, negative on a store error.  For tools drawing
+ * sample records (hets-load); page with after = the last MBI seen. */
+int ohets_store_each(ohets_store *s, const char *after, unsigned long limit,
+                     int (*fn)(void *ctx, const ohets_beneficiary *rec),
+                     void *ctx);
 
 typedef struct ohets_store_stats {
   int schema_version;

@@ -601,6 +601,19 @@ START_TEST(generate_is_deterministic) {
 }
 END_TEST
 
+typedef struct walk {
+  char (*mbis)[12];
+  unsigned n, max;
+} walk;
+
+static int visit(void *ctx, const ohets_beneficiary *rec) {
+  walk *w = ctx;
+  if (w->n == w->max)
+    return 7; /* stop: the caller checks this comes back */
+  snprintf(w->mbis[w->n++], 12, "%s", rec->mbi);
+  return 0;
+}
+
 static void assert_share(const char *what, long n, long total, double lo, double hi) {
   double share = (double)n / (double)total;
   ck_assert_msg(share >= lo && share <= hi, "%s: %.3f not within %.3f-%.3f", what, share,
@@ -646,6 +659,22 @@ START_TEST(generate_mix_is_realistic_and_valid) {
     ck_assert_int_le(b->dob.year, 1960);
   }
   assert_share("preventive", preventive, N, 0.54, 0.66);
+
+  /* ohets_store_each pages through everyone in MBI order */
+  static char walked[N][12];
+  walk w = {walked, 0, N};
+  const char *after = NULL;
+  for (unsigned page = 0; page < 5; page++) {
+    ck_assert_int_eq(ohets_store_each(s, after, 500, visit, &w), 0);
+    after = w.n ? walked[w.n - 1] : NULL;
+  }
+  ck_assert_uint_eq(w.n, N);
+  for (unsigned i = 0; i < N; i++)
+    ck_assert_str_eq(walked[i], mbis[i]);
+  w.n = 0;
+  w.max = 3;
+  ck_assert_int_eq(ohets_store_each(s, NULL, 10, visit, &w), 7);
+  ck_assert_uint_eq(w.n, 3);
   assert_share("deductibles this and last year", deductibles, N, 1.0, 1.0);
   assert_share("part B only", b_only, N, 0.008, 0.035);
   free(b);

@@ -1,0 +1,316 @@
+/* Worker pool: N threads, each with its own read-only store handle, run
+ * the core on jobs the loop hands over and send the results back through
+ * one uv_async_t.
+ *
+ * A job owns copies of everything it needs (request bytes, peer address,
+ * a held partners snapshot), so a worker never looks at a connection.  The
+ * loop bounds the number of jobs in flight; the queue here just holds them
+ * in arrival order. */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1 /* pthread_rwlock_t in uv.h, getopt_long, strnlen */
+#endif
+#include <errno.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "server/server.h"
+
+#define ANSWER_MAX (1024u * 1024 + OHETS_FRAME_OVERHEAD)
+
+typedef struct worker {
+  ohets_srv_pool *pool;
+  ohets_store *store; /* this thread's handle; NULL: unavailable */
+  pthread_t thread;
+  int started;
+} worker;
+
+struct ohets_srv_pool {
+  const ohets_srv_config *cfg;
+  worker *workers;
+  unsigned n;
+  pthread_mutex_t mu;          /* guards the job queue and stop */
+  pthread_cond_t cv;
+  ohets_srv_job *head, *tail;  /* jobs waiting for a worker */
+  int stop;
+  pthread_mutex_t done_mu;     /* guards the finished list */
+  ohets_srv_job *done_head, *done_tail;
+  uv_async_t done_async;       /* wakes the loop for finished jobs */
+  ohets_srv_done_fn done;
+  void *done_arg;
+  atomic_uint_fast32_t control; /* ISA13/GS06 of answers */
+  unsigned delay_ms;            /* test hook: sleep per job */
+};
+
+void ohets_srv_job_free(ohets_srv_job *job) {
+  if (job == NULL)
+    return;
+  free(job->req);
+  ohets_buf_free(&job->answer);
+  memset(&job->outcome, 0, sizeof job->outcome);
+  free(job);
+}
+
+/* ---------------------------------------------------- partner hooks */
+
+typedef struct partner_check {
+  const ohets_srv_job *job;
+  const ohets_srv_listen_cfg *listener;
+} partner_check;
+
+static int job_submitter_allowed(void *ctx, const char *submitter) {
+  const partner_check *pc = ctx;
+  return ohets_srv_submitter_allowed(pc->job->partners->table,
+                                     (const struct sockaddr *)&pc->job->peer,
+                                     pc->listener, submitter);
+}
+
+static int job_npi_linked(void *ctx, const char *submitter, const char *npi) {
+  const partner_check *pc = ctx;
+  if (pc->job->partners->table == NULL)
+    return 1;
+  const ohets_partner *p = ohets_partners_find(pc->job->partners->table, submitter);
+  return p != NULL && ohets_partner_npi_linked(p, npi);
+}
+
+/* -------------------------------------------------------- one job */
+
+static void mbi_hash(const ohets_srv_config *cfg, const char *mbi, char out[17]) {
+  out[0] = '\0';
+  if (cfg->log_hmac_key_len == 0 || mbi[0] == '\0')
+    return;
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int md_len = 0;
+  if (HMAC(EVP_sha256(), cfg->log_hmac_key, (int)cfg->log_hmac_key_len,
+           (const unsigned char *)mbi, strlen(mbi), md, &md_len) == NULL ||
+      md_len < 8)
+    return;
+  for (int i = 0; i < 8; i++)
+    snprintf(out + 2 * i, 3, "%02x", md[i]);
+}
+
+static uint32_t next_control(ohets_srv_pool *pool) {
+  uint_fast32_t n = atomic_fetch_add(&pool->control, 1);
+  return (uint32_t)(n % 999999999u) + 1;
+}
+
+static void run_job(worker *w, ohets_srv_job *job) {
+  ohets_srv_pool *pool = w->pool;
+  const ohets_srv_config *cfg = pool->cfg;
+  job->t_start = uv_hrtime();
+  ohets_buf_init(&job->answer, ANSWER_MAX);
+  uint64_t waited_ms = (job->t_start - job->t_enqueue) / 1000000u;
+  job->overloaded = w->store == NULL || waited_ms > cfg->queue_budget_ms;
+
+#ifdef OHETS_TEST_HOOKS
+  if (pool->delay_ms > 0) {
+    struct timespec d = {(time_t)(pool->delay_ms / 1000),
+                         (long)(pool->delay_ms % 1000) * 1000000L};
+    while (nanosleep(&d, &d) != 0 && errno == EINTR)
+      ;
+  }
+#endif
+
+  ohets_lookup lookup;
+  memset(&lookup, 0, sizeof lookup);
+  if (w->store != NULL)
+    ohets_store_lookup_iface(w->store, &lookup);
+  partner_check pc = {job, &cfg->listen[job->listener]};
+  ohets_partners partners = {job_submitter_allowed, job_npi_linked, &pc};
+  ohets_request_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.lookup = &lookup;
+  ctx.partners = &partners;
+  ohets_srv_now(cfg, &ctx.now);
+  ctx.control_number = next_control(pool);
+  ctx.overloaded = job->overloaded;
+
+  ohets_buf payload;
+  ohets_buf_init(&payload, ANSWER_MAX);
+  int rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
+  if (rc != 0 && !ctx.overloaded) {
+    /* Out of memory or room: the small overloaded answer may still fit. */
+    ctx.overloaded = job->overloaded = 1;
+    ohets_buf_reset(&payload);
+    rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
+  }
+  if (rc == 0) {
+    mbi_hash(cfg, job->outcome.mbi, job->mbi_hash);
+    if (job->raw)
+      rc = ohets_buf_append(&job->answer, payload.data, payload.len);
+    else
+      rc = ohets_frame_wrap(&job->answer, payload.data, payload.len);
+  }
+  /* The MBI stays in this thread: the loop gets its keyed hash at most. */
+  memset(job->outcome.mbi, 0, sizeof job->outcome.mbi);
+  ohets_buf_free(&payload);
+  job->rc = rc;
+  job->t_done = uv_hrtime();
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  ohets_srv_pool *pool = w->pool;
+  for (;;) {
+    pthread_mutex_lock(&pool->mu);
+    while (pool->head == NULL && !pool->stop)
+      pthread_cond_wait(&pool->cv, &pool->mu);
+    ohets_srv_job *job = pool->head;
+    if (job != NULL) {
+      pool->head = job->next;
+      if (pool->head == NULL)
+        pool->tail = NULL;
+      job->next = NULL;
+    }
+    int stop = pool->stop;
+    pthread_mutex_unlock(&pool->mu);
+    if (job == NULL && stop)
+      break;
+    if (job == NULL)
+      continue;
+    run_job(w, job);
+    pthread_mutex_lock(&pool->done_mu);
+    if (pool->done_tail != NULL)
+      pool->done_tail->next = job;
+    else
+      pool->done_head = job;
+    pool->done_tail = job;
+    pthread_mutex_unlock(&pool->done_mu);
+    uv_async_send(&pool->done_async);
+  }
+  return NULL;
+}
+
+/* Loop thread: hands every finished job to the server. */
+static void on_done_async(uv_async_t *h) {
+  ohets_srv_pool *pool = h->data;
+  pthread_mutex_lock(&pool->done_mu);
+  ohets_srv_job *job = pool->done_head;
+  pool->done_head = pool->done_tail = NULL;
+  pthread_mutex_unlock(&pool->done_mu);
+  while (job != NULL) {
+    ohets_srv_job *next = job->next;
+    job->next = NULL;
+    pool->done(pool->done_arg, job);
+    job = next;
+  }
+}
+
+int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
+                         const ohets_srv_config *cfg, ohets_srv_done_fn done,
+                         void *arg, char *err, size_t errsz) {
+  int rc = 0;
+  ohets_srv_pool *pool = calloc(1, sizeof *pool);
+  if (pool == NULL || (pool->workers = calloc(cfg->workers, sizeof *pool->workers)) == NULL) {
+    free(pool);
+    snprintf(err, errsz, "out of memory");
+    return -ENOMEM;
+  }
+  pool->cfg = cfg;
+  pool->n = cfg->workers;
+  pool->done = done;
+  pool->done_arg = arg;
+  atomic_init(&pool->control, 0);
+#ifdef OHETS_TEST_HOOKS
+  const char *delay = getenv("OPENHETS_TEST_DELAY_MS");
+  if (delay != NULL)
+    pool->delay_ms = (unsigned)strtoul(delay, NULL, 10);
+#endif
+  /* Open every handle before any thread starts so a bad store is one
+   * clear error at startup. */
+  for (unsigned i = 0; i < pool->n; i++) {
+    pool->workers[i].pool = pool;
+    char serr[400];
+    rc = ohets_store_open(&pool->workers[i].store, cfg->db, OHETS_STORE_READONLY,
+                          serr, sizeof serr);
+    if (rc != 0) {
+      snprintf(err, errsz, "db: %s", serr);
+      goto fail;
+    }
+  }
+  pthread_mutex_init(&pool->mu, NULL);
+  pthread_cond_init(&pool->cv, NULL);
+  pthread_mutex_init(&pool->done_mu, NULL);
+  rc = uv_async_init(loop, &pool->done_async, on_done_async);
+  if (rc != 0) {
+    snprintf(err, errsz, "worker pool: %s", uv_strerror(rc));
+    goto fail_sync;
+  }
+  pool->done_async.data = pool;
+  for (unsigned i = 0; i < pool->n; i++) {
+    rc = pthread_create(&pool->workers[i].thread, NULL, worker_main, &pool->workers[i]);
+    if (rc != 0) {
+      snprintf(err, errsz, "worker pool: cannot start thread: %s", strerror(rc));
+      rc = -rc;
+      ohets_srv_pool_stop(pool);
+      return rc; /* handle closing; the caller runs the loop and frees */
+    }
+    pool->workers[i].started = 1;
+  }
+  *out = pool;
+  return 0;
+fail_sync:
+  pthread_mutex_destroy(&pool->mu);
+  pthread_cond_destroy(&pool->cv);
+  pthread_mutex_destroy(&pool->done_mu);
+fail:
+  for (unsigned i = 0; i < pool->n; i++)
+    if (pool->workers[i].store != NULL)
+      ohets_store_close(pool->workers[i].store);
+  free(pool->workers);
+  free(pool);
+  return rc;
+}
+
+void ohets_srv_pool_submit(ohets_srv_pool *pool, ohets_srv_job *job) {
+  job->next = NULL;
+  job->t_enqueue = uv_hrtime();
+  pthread_mutex_lock(&pool->mu);
+  if (pool->tail != NULL)
+    pool->tail->next = job;
+  else
+    pool->head = job;
+  pool->tail = job;
+  pthread_cond_signal(&pool->cv);
+  pthread_mutex_unlock(&pool->mu);
+}
+
+void ohets_srv_pool_stop(ohets_srv_pool *pool) {
+  if (pool == NULL)
+    return;
+  pthread_mutex_lock(&pool->mu);
+  pool->stop = 1;
+  pthread_cond_broadcast(&pool->cv);
+  pthread_mutex_unlock(&pool->mu);
+  /* Workers finish the queue first (those answers are owed), then exit. */
+  for (unsigned i = 0; i < pool->n; i++)
+    if (pool->workers[i].started) {
+      pthread_join(pool->workers[i].thread, NULL);
+      pool->workers[i].started = 0;
+    }
+  /* Results that arrived after the last async callback. */
+  on_done_async(&pool->done_async);
+  uv_close((uv_handle_t *)&pool->done_async, NULL);
+}
+
+void ohets_srv_pool_free(ohets_srv_pool *pool) {
+  if (pool == NULL)
+    return;
+  for (unsigned i = 0; i < pool->n; i++)
+    if (pool->workers[i].store != NULL)
+      ohets_store_close(pool->workers[i].store);
+  pthread_mutex_destroy(&pool->mu);
+  pthread_cond_destroy(&pool->cv);
+  pthread_mutex_destroy(&pool->done_mu);
+  /* Nothing should be left; free defensively. */
+  while (pool->head != NULL) {
+    ohets_srv_job *j = pool->head;
+    pool->head = j->next;
+    ohets_srv_job_free(j);
+  }
+  free(pool->workers);
+  free(pool);
+}

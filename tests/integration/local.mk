@@ -1,0 +1,16 @@
+# Integration tests of openhetsd (included from the top Makefile.am).
+# The runner needs the daemon built with the test delay hook
+# (openhetsd-test), hets-respond and hets-db in $(top_builddir).
+TESTS += tests/integration/run.sh
+EXTRA_DIST += \
+	tests/integration/run.sh \
+	tests/integration/suite.py \
+	tests/integration/harness.py \
+	tests/integration/test_conformance.py \
+	tests/integration/test_framing.py \
+	tests/integration/test_timers.py \
+	tests/integration/test_load.py \
+	tests/integration/test_partners.py \
+	tests/integration/test_lifecycle.py \
+	tests/integration/test_log.py \
+	tests/integration/README.md
