@@ -19,12 +19,6 @@ respond=$top_builddir/hets-respond
 hetsdb=$top_builddir/hets-db
 today=2026-11-23
 
-# A hung tool must fail its case, not stall make check.
-limit=
-if command -v timeout >/dev/null 2>&1; then
-  limit="timeout 30"
-fi
-
 scratch=$(mktemp -d "${TMPDIR:-/tmp}/ohets-public.XXXXXX") || exit 99
 trap 'rm -rf "$scratch"' EXIT
 trap 'exit 130' INT TERM
@@ -36,51 +30,7 @@ for tool in "$respond" "$hetsdb"; do
   fi
 done
 
-# head_of FILE N: the first N bytes of FILE in $REPLY (a newline survives;
-# NUL bytes, which no X12 delimiter can be, are dropped).
-head_of() {
-  REPLY=
-  IFS= read -r -d '' -N "$2" REPLY <"$1"
-  return 0
-}
-
-# One segment per line, '*' between elements, using the answer's own ISA.
-normalise() {
-  head_of "$1" 106
-  tr "${REPLY:3:1}${REPLY:82:1}${REPLY:104:1}${REPLY:105:1}" '*^:\n' <"$1" | tr -d '\r' |
-    sed -e 's/^[[:space:]]*//' -e '/^$/d'
-}
-
-# Envelope and counts of an answer interchange; one line per problem.
-check_x12() {
-  awk -F'*' '
-    function bad(m) { print m; nbad++ }
-    NR == 1 {
-      if ($1 != "ISA" || NF != 17) { bad("ISA has " NF - 1 " elements, not 16"); exit }
-      isa13 = $14; next
-    }
-    done_iea { bad("segment " $1 " after IEA"); exit }
-    $1 == "GS" { ngs++; nst = 0; gs06 = $7; next }
-    $1 == "ST" { in_st = 1; nst++; st02 = $3; segs = 0 }
-    in_st { segs++ }
-    $1 == "SE" {
-      if ($2 + 0 != segs) bad("SE01 is " $2 " but the set has " segs " segments")
-      if ($3 != st02) bad("SE02 differs from ST02")
-      in_st = 0; next
-    }
-    $1 == "GE" {
-      if ($2 + 0 != nst) bad("GE01 is " $2 " but the group has " nst " sets")
-      if ($3 != gs06) bad("GE02 differs from GS06")
-      next
-    }
-    $1 == "IEA" {
-      if ($2 + 0 != ngs) bad("IEA01 is " $2 " but the interchange has " ngs " groups")
-      if ($3 != isa13) bad("IEA02 differs from ISA13")
-      done_iea = 1; next
-    }
-    END { if (!done_iea && !nbad) bad("no IEA at the end") }
-  ' "$1"
-}
+. "$top_srcdir/tests/x12lib.sh"
 
 store=$scratch/store.db
 if ! "$hetsdb" --db "$store" import "$fixtures/store.jsonl" >/dev/null 2>"$scratch/import.err"; then
