@@ -1,0 +1,1352 @@
+/* hets-load: a load generator for HETS Extranet sockets (DESIGN §10).
+ *
+ * Many sockets from a few threads, one libuv loop per thread.  Closed loop
+ * by default (each socket sends its next request when the answer arrives);
+ * open loop with --rate, where each socket has a fixed schedule and latency
+ * is charged from the scheduled send time, so a socket that falls behind
+ * still counts the time its request waited (no coordinated omission).
+ * Every request's bytes are built before the run starts.
+ *
+ * Exit 0 when the run completed (errors counted or not), 1 when it could
+ * not run, 2 on a usage error.  docs/hets-load.md is the manual.
+ */
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE 1
+#endif
+#include <errno.h>
+#include <getopt.h>
+#include <math.h>
+#include <netdb.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stddef.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <uv.h>
+
+#include "openhets/openhets.h"
+#include "tools/load_hist.h"
+#include "tools/load_req.h"
+#include "tools/tool_util.h"
+
+#define PROG "hets-load"
+#define EXIT_FAILED 1
+#define EXIT_USAGE 2
+
+#define MAX_CONNS 200000u
+#define MAX_THREADS 64u
+#define MAX_ANSWER_BYTES (1u << 20) /* an answer larger than this is a protocol failure */
+#define READ_CHUNK 65536u
+#define TICK_MS 20u                 /* timeouts, reconnects, the deadline */
+#define RECONNECT_BACKOFF_NS 100000000ull
+/* Open loop: a server close of a socket quiet this long is the idle timer
+ * (DESIGN §3, 5 s), not a fault: reconnect at the next send, count nothing. */
+#define IDLE_CLOSE_NS 4500000000ull
+#define NS 1000000000ull
+
+/* ---------------------------------------------------------------- settings */
+
+typedef struct load_cfg {
+  const char *host;
+  unsigned port;
+  unsigned conns;
+  double seconds;  /* 0: none */
+  uint64_t count;  /* 0: none */
+  double rate;     /* 0: closed loop */
+  unsigned threads;
+  const char *db;
+  const char *submitter;
+  const char *npi;
+  unsigned mix[3];
+  int unwrapped;
+  int json;
+  int idle_check;
+  double timeout_s;
+  int timeout_given;
+  char *const *files;
+  size_t nfiles;
+  struct sockaddr_storage addr;
+} load_cfg;
+
+static _Atomic int g_interrupted; /* SIGINT/SIGTERM: end the run early */
+
+static void on_signal(int sig) {
+  (void)sig;
+  atomic_store(&g_interrupted, 1);
+}
+
+static void err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void err_line(const char *fmt, ...) {
+  va_list ap;
+  va_start(ap, fmt);
+  fputs(PROG ": ", stderr);
+  vfprintf(stderr, fmt, ap);
+  fputc('\n', stderr);
+  va_end(ap);
+}
+
+/* ---------------------------------------------------------------- state */
+
+typedef enum conn_state { C_DOWN = 0, C_CONNECTING, C_UP, C_CLOSING } conn_state;
+
+struct worker;
+
+typedef struct conn {
+  uv_tcp_t tcp;
+  uv_connect_t creq;
+  uv_write_t wreq;
+  uv_timer_t timer; /* open loop: waits for the next scheduled send */
+  struct worker *w;
+  unsigned id; /* 0 .. conns-1 over all threads */
+  conn_state state;
+  int outstanding;  /* a request sent (or due) and not yet answered */
+  int send_when_up; /* write the current request once connected */
+  int writing;      /* wreq in use */
+  int send_after_write;
+  int expect_close; /* the server answered HTS00001..3 and will close */
+  const ohets_load_req *cur;
+  uint64_t sched_ns; /* open loop: when the next request is due */
+  uint64_t due_ns;   /* open loop: when the current request was due */
+  uint64_t sent_ns;
+  uint64_t last_ns; /* last byte read or written */
+  uint64_t retry_ns;
+  ohets_frame_decoder dec;
+  uint8_t *pend; /* an answer's bytes read so far */
+  size_t pend_len, pend_cap;
+} conn;
+
+typedef struct run_state {
+  const load_cfg *cfg;
+  const ohets_load_reqs *reqs;
+  uint64_t start_ns;
+  uint64_t deadline_ns; /* 0: none */
+  uint64_t step_ns;     /* open loop: gap between sends over all sockets */
+  _Atomic uint64_t issued;
+  _Atomic int abort;
+  _Atomic unsigned threads_done;
+  pthread_barrier_t barrier;
+} run_state;
+
+typedef struct worker {
+  run_state *run;
+  pthread_t thread;
+  uv_loop_t loop;
+  uv_timer_t tick;
+  conn *conns;
+  unsigned nconns;
+  ohets_load_hist *hist;
+  _Atomic uint64_t requests;
+  _Atomic uint64_t errors;
+  _Atomic uint64_t closes;
+  uint64_t answers[4];
+  uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
+  unsigned connecting, closing, connected_at_start;
+  unsigned outstanding;
+  int running; /* phase 2 (the run) has begun */
+  int stopping;
+  int finished;
+  uint64_t finish_ns;
+  uint8_t rbuf[READ_CHUNK];
+} worker;
+
+static void count(_Atomic uint64_t *c) {
+  /* One writer per counter (its worker); the display thread only reads. */
+  atomic_store_explicit(c, atomic_load_explicit(c, memory_order_relaxed) + 1,
+                        memory_order_relaxed);
+}
+
+static int open_loop(const worker *w) { return w->run->cfg->rate > 0; }
+
+static void start_connect(conn *c);
+static void send_next(conn *c);
+static void open_arm(conn *c);
+static void check_finish(worker *w);
+
+/* ---------------------------------------------------------------- sockets */
+
+static void on_closed(uv_handle_t *h) {
+  conn *c = h->data;
+  worker *w = c->w;
+  c->state = C_DOWN;
+  c->pend_len = 0;
+  c->writing = 0;
+  c->send_after_write = 0;
+  c->expect_close = 0;
+  w->closing--;
+  if (!w->running || w->finished)
+    return;
+  if (c->send_when_up) {
+    start_connect(c);
+  } else if (!w->stopping && !open_loop(w) && c->retry_ns <= uv_hrtime()) {
+    start_connect(c);
+  }
+  check_finish(w);
+}
+
+/* Closes the socket; a closed-loop socket reconnects after retry_ns. */
+static void close_conn(conn *c, uint64_t retry_ns) {
+  if (c->state == C_DOWN || c->state == C_CLOSING)
+    return;
+  c->retry_ns = retry_ns;
+  c->state = C_CLOSING;
+  c->w->closing++;
+  uv_close((uv_handle_t *)&c->tcp, on_closed);
+}
+
+/* The current request will get no answer. */
+static void fail_request(conn *c) {
+  worker *w = c->w;
+  if (!c->outstanding)
+    return;
+  c->outstanding = 0;
+  c->send_when_up = 0;
+  w->outstanding--;
+  count(&w->errors);
+}
+
+static void on_write(uv_write_t *req, int status) {
+  conn *c = req->data;
+  c->writing = 0;
+  if (c->state != C_UP)
+    return;
+  if (status < 0) {
+    fail_request(c);
+    close_conn(c, uv_hrtime());
+    return;
+  }
+  c->last_ns = uv_hrtime();
+  if (c->send_after_write) {
+    c->send_after_write = 0;
+    send_next(c);
+  }
+}
+
+static void write_current(conn *c) {
+  uv_buf_t buf = uv_buf_init((char *)c->cur->bytes, (unsigned)c->cur->len);
+  int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
+  if (n == (int)c->cur->len) {
+    c->last_ns = uv_hrtime();
+    return;
+  }
+  if (n < 0 && n != UV_EAGAIN) {
+    fail_request(c);
+    close_conn(c, uv_hrtime());
+    return;
+  }
+  if (n > 0) {
+    buf.base += n;
+    buf.len -= (size_t)n;
+  }
+  c->wreq.data = c;
+  c->writing = 1;
+  if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
+    c->writing = 0;
+    fail_request(c);
+    close_conn(c, uv_hrtime());
+  }
+}
+
+/* Sends the pool's next request on c (connecting first when needed). */
+static void do_send(conn *c, uint64_t ticket) {
+  worker *w = c->w;
+  const ohets_load_reqs *reqs = w->run->reqs;
+  c->cur = &reqs->items[ticket % reqs->n];
+  c->outstanding = 1;
+  w->outstanding++;
+  c->sent_ns = uv_hrtime();
+  if (c->state == C_UP) {
+    write_current(c);
+    return;
+  }
+  c->send_when_up = 1;
+  if (c->state == C_DOWN)
+    start_connect(c);
+}
+
+static void on_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  (void)hint;
+  conn *c = h->data;
+  /* One buffer per thread: a read is handled before the next is made. */
+  *buf = uv_buf_init((char *)c->w->rbuf, sizeof c->w->rbuf);
+}
+
+static int hets_closing_code(const ohets_load_answer *a) {
+  return a->kind == OHETS_ANSWER_HETS &&
+         (strcmp(a->hets_code, "HTS00001") == 0 || strcmp(a->hets_code, "HTS00002") == 0 ||
+          strcmp(a->hets_code, "HTS00003") == 0);
+}
+
+/* One whole answer arrived.  0 to keep reading, -1 when c was closed. */
+static int on_answer(conn *c, const uint8_t *payload, size_t len) {
+  worker *w = c->w;
+  uint64_t now = uv_hrtime();
+  ohets_load_answer a;
+  if (!c->outstanding) { /* nothing asked: the server is out of step */
+    count(&w->errors);
+    close_conn(c, now);
+    return -1;
+  }
+  uint64_t from = c->sent_ns;
+  if (open_loop(w) && c->due_ns < from)
+    from = c->due_ns; /* behind schedule: the wait counts */
+  c->outstanding = 0;
+  w->outstanding--;
+  if (ohets_load_classify(payload, len, &a) != 0) {
+    count(&w->errors);
+  } else {
+    ohets_load_hist_record(w->hist, now - from);
+    count(&w->requests);
+    w->answers[a.kind]++;
+    for (unsigned i = 0; i < a.n_aaa; i++) {
+      int slot = ohets_load_aaa_slot(a.aaa[i]);
+      if (slot >= 0)
+        w->aaa[slot]++;
+    }
+    if (hets_closing_code(&a)) {
+      c->expect_close = 1; /* the server closes after these: start afresh */
+      close_conn(c, now);
+      if (open_loop(w))
+        open_arm(c);
+      check_finish(w);
+      return -1;
+    }
+  }
+  if (open_loop(w))
+    open_arm(c);
+  else if (c->writing)
+    c->send_after_write = 1;
+  else
+    send_next(c);
+  check_finish(w);
+  return c->state == C_UP ? 0 : -1;
+}
+
+static int pend_append(conn *c, const uint8_t *p, size_t n) {
+  if (c->pend_len + n > MAX_ANSWER_BYTES + OHETS_FRAME_OVERHEAD)
+    return -ENOBUFS;
+  if (c->pend_len + n > c->pend_cap) {
+    size_t cap = c->pend_cap ? c->pend_cap : 4096;
+    while (cap < c->pend_len + n)
+      cap *= 2;
+    uint8_t *q = realloc(c->pend, cap);
+    if (q == NULL)
+      return -ENOMEM;
+    c->pend = q;
+    c->pend_cap = cap;
+  }
+  memcpy(c->pend + c->pend_len, p, n);
+  c->pend_len += n;
+  return 0;
+}
+
+static void on_eof_or_error(conn *c, ssize_t nread) {
+  worker *w = c->w;
+  uint64_t now = uv_hrtime();
+  if (c->expect_close && nread == UV_EOF) {
+    /* announced by an HTS0000n record */
+  } else if (c->outstanding) {
+    fail_request(c);
+    count(&w->closes);
+  } else if (w->stopping) {
+    /* the run is over */
+  } else if (open_loop(w) && now - c->last_ns >= IDLE_CLOSE_NS) {
+    /* the server's idle timer between two widely spaced sends */
+  } else {
+    count(&w->closes);
+    if (nread != UV_EOF)
+      count(&w->errors);
+  }
+  close_conn(c, now);
+  if (open_loop(w) && !w->stopping)
+    open_arm(c);
+  check_finish(w);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn *c = s->data;
+  worker *w = c->w;
+  const uint8_t *data;
+  size_t len, off = 0;
+  (void)buf;
+  if (nread == 0)
+    return;
+  if (nread < 0) {
+    on_eof_or_error(c, nread);
+    return;
+  }
+  c->last_ns = uv_hrtime();
+  if (c->pend_len == 0) {
+    data = w->rbuf; /* the common case: whole answers straight from the read */
+    len = (size_t)nread;
+  } else {
+    if (pend_append(c, w->rbuf, (size_t)nread) != 0)
+      goto protocol_error;
+    data = c->pend;
+    len = c->pend_len;
+  }
+  for (;;) {
+    ohets_frame fr;
+    ohets_frame_status st = ohets_frame_next(&c->dec, data + off, len - off, &fr);
+    if (st == OHETS_FRAME_NEED_MORE)
+      break;
+    if (st == OHETS_FRAME_ERROR)
+      goto protocol_error;
+    if (on_answer(c, data + off + fr.payload_off, fr.payload_len) != 0)
+      return;
+    off += fr.frame_len;
+  }
+  if (data == w->rbuf) {
+    if (off < len && pend_append(c, data + off, len - off) != 0)
+      goto protocol_error;
+  } else if (off > 0) {
+    memmove(c->pend, c->pend + off, len - off);
+    c->pend_len = len - off;
+  }
+  return;
+
+protocol_error:
+  /* A bad wrapper or an oversized answer from the server. */
+  if (c->outstanding)
+    fail_request(c);
+  else
+    count(&w->errors);
+  close_conn(c, uv_hrtime());
+  if (open_loop(w))
+    open_arm(c);
+  check_finish(w);
+}
+
+static void on_connect(uv_connect_t *req, int status) {
+  conn *c = req->data;
+  worker *w = c->w;
+  w->connecting--;
+  if (c->state != C_CONNECTING)
+    return; /* closed meanwhile (timeout or end of run) */
+  if (status < 0) {
+    if (w->running) {
+      if (c->outstanding)
+        fail_request(c);
+      else
+        count(&w->errors);
+    }
+    c->send_when_up = 0;
+    close_conn(c, uv_hrtime() + RECONNECT_BACKOFF_NS);
+    if (w->running && open_loop(w))
+      open_arm(c);
+    check_finish(w);
+    return;
+  }
+  c->state = C_UP;
+  c->last_ns = uv_hrtime();
+  uv_tcp_nodelay(&c->tcp, 1);
+  ohets_frame_decoder_init(&c->dec,
+                           w->run->cfg->unwrapped ? OHETS_FRAMING_AUTO : OHETS_FRAMING_HETS,
+                           MAX_ANSWER_BYTES);
+  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+    if (c->outstanding)
+      fail_request(c);
+    close_conn(c, uv_hrtime() + RECONNECT_BACKOFF_NS);
+    return;
+  }
+  if (!w->running) {
+    w->connected_at_start++;
+  } else if (c->send_when_up) {
+    c->send_when_up = 0;
+    write_current(c);
+  } else if (!open_loop(w)) {
+    send_next(c);
+  }
+}
+
+static void start_connect(conn *c) {
+  worker *w = c->w;
+  int rc = uv_tcp_init(&w->loop, &c->tcp);
+  if (rc != 0)
+    goto fail;
+  c->tcp.data = c;
+  c->creq.data = c;
+  c->state = C_CONNECTING;
+  rc = uv_tcp_connect(&c->creq, &c->tcp, (const struct sockaddr *)&w->run->cfg->addr,
+                      on_connect);
+  if (rc != 0) {
+    /* e.g. out of descriptors: the handle exists, close it */
+    c->state = C_UP; /* let close_conn act */
+    close_conn(c, uv_hrtime() + RECONNECT_BACKOFF_NS);
+    if (w->running) {
+      if (c->outstanding)
+        fail_request(c);
+      else
+        count(&w->errors);
+    }
+    return;
+  }
+  w->connecting++;
+  return;
+fail:
+  if (w->running) {
+    if (c->outstanding)
+      fail_request(c);
+    else
+      count(&w->errors);
+  }
+  c->retry_ns = uv_hrtime() + RECONNECT_BACKOFF_NS;
+}
+
+/* ---------------------------------------------------------------- schedule */
+
+static int should_stop(worker *w) {
+  if (!w->stopping &&
+      (atomic_load_explicit(&g_interrupted, memory_order_relaxed) ||
+       (w->run->deadline_ns != 0 && uv_hrtime() >= w->run->deadline_ns)))
+    w->stopping = 1;
+  return w->stopping;
+}
+
+/* One ticket per request over all threads: its number picks the request
+ * (an exact round-robin over the pool) and -n stops at the limit. */
+static int take_ticket(worker *w, uint64_t *ticket) {
+  uint64_t limit = w->run->cfg->count;
+  *ticket = atomic_fetch_add_explicit(&w->run->issued, 1, memory_order_relaxed);
+  if (limit == 0 || *ticket < limit)
+    return 1;
+  w->stopping = 1;
+  return 0;
+}
+
+/* Closed loop: the next request on c, unless the run is over. */
+static void send_next(conn *c) {
+  worker *w = c->w;
+  uint64_t ticket;
+  if (should_stop(w) || !take_ticket(w, &ticket)) {
+    check_finish(w);
+    return;
+  }
+  do_send(c, ticket);
+}
+
+static void on_conn_timer(uv_timer_t *t) { open_arm(t->data); }
+
+/* Open loop: sends c's next request when it is due (within a millisecond)
+ * or sets its timer.  A socket still waiting for an answer sends when the
+ * answer arrives; its latency then counts from due_ns. */
+static void open_arm(conn *c) {
+  worker *w = c->w;
+  if (c->outstanding || w->finished)
+    return;
+  if (should_stop(w)) {
+    check_finish(w);
+    return;
+  }
+  uint64_t now = uv_hrtime();
+  if (c->sched_ns > now + 1000000u) {
+    uv_timer_start(&c->timer, on_conn_timer, (c->sched_ns - now) / 1000000u, 0);
+    return;
+  }
+  uint64_t ticket;
+  if (!take_ticket(w, &ticket)) {
+    check_finish(w);
+    return;
+  }
+  c->due_ns = c->sched_ns;
+  c->sched_ns += w->run->step_ns * w->run->cfg->conns;
+  do_send(c, ticket);
+}
+
+static void on_handle_closed(uv_handle_t *h) { (void)h; }
+
+/* When the run is over and no answer is awaited, close everything so
+ * the loop ends. */
+static void check_finish(worker *w) {
+  if (!w->running || w->finished || !w->stopping || w->outstanding != 0)
+    return;
+  w->finished = 1;
+  w->finish_ns = uv_hrtime();
+  for (unsigned i = 0; i < w->nconns; i++) {
+    conn *c = &w->conns[i];
+    if (c->state == C_UP || c->state == C_CONNECTING) {
+      c->state = C_CLOSING;
+      w->closing++;
+      uv_close((uv_handle_t *)&c->tcp, on_closed);
+    }
+    if (open_loop(w))
+      uv_close((uv_handle_t *)&c->timer, on_handle_closed);
+  }
+  uv_close((uv_handle_t *)&w->tick, on_handle_closed);
+}
+
+static void on_tick(uv_timer_t *t) {
+  worker *w = t->data;
+  uint64_t now = uv_hrtime();
+  uint64_t timeout_ns = (uint64_t)(w->run->cfg->timeout_s * 1e9);
+  for (unsigned i = 0; i < w->nconns && !w->finished; i++) {
+    conn *c = &w->conns[i];
+    if (c->outstanding && now - c->sent_ns > timeout_ns) {
+      fail_request(c); /* no answer in time */
+      if (c->state == C_UP || c->state == C_CONNECTING)
+        close_conn(c, now);
+      if (open_loop(w))
+        open_arm(c);
+    } else if (!open_loop(w) && c->state == C_DOWN && !w->stopping && c->retry_ns <= now) {
+      start_connect(c);
+    }
+  }
+  should_stop(w);
+  check_finish(w);
+}
+
+static void on_connect_timeout(uv_timer_t *t) {
+  worker *w = t->data;
+  for (unsigned i = 0; i < w->nconns; i++)
+    if (w->conns[i].state == C_CONNECTING)
+      close_conn(&w->conns[i], 0);
+}
+
+static void *worker_main(void *arg) {
+  worker *w = arg;
+  run_state *run = w->run;
+  const load_cfg *cfg = run->cfg;
+
+  /* Phase 1: connect every socket (bounded by the timeout). */
+  uv_timer_init(&w->loop, &w->tick);
+  w->tick.data = w;
+  for (unsigned i = 0; i < w->nconns; i++) {
+    conn *c = &w->conns[i];
+    if (open_loop(w)) {
+      uv_timer_init(&w->loop, &c->timer);
+      c->timer.data = c;
+    }
+    start_connect(c);
+  }
+  uv_timer_start(&w->tick, on_connect_timeout, (uint64_t)(cfg->timeout_s * 1000), 0);
+  while (w->connecting > 0 || w->closing > 0)
+    uv_run(&w->loop, UV_RUN_ONCE);
+  uv_timer_stop(&w->tick);
+
+  pthread_barrier_wait(&run->barrier); /* all threads connected */
+  pthread_barrier_wait(&run->barrier); /* main has set the start time */
+
+  w->running = 1;
+  if (atomic_load(&run->abort)) {
+    w->stopping = 1;
+  } else {
+    for (unsigned i = 0; i < w->nconns; i++) {
+      conn *c = &w->conns[i];
+      if (open_loop(w)) {
+        c->sched_ns = run->start_ns + (uint64_t)c->id * run->step_ns;
+        open_arm(c);
+      } else if (c->state == C_UP) {
+        send_next(c);
+      } else {
+        c->retry_ns = run->start_ns + RECONNECT_BACKOFF_NS;
+      }
+    }
+    uv_timer_start(&w->tick, on_tick, TICK_MS, TICK_MS);
+  }
+  check_finish(w);
+  uv_run(&w->loop, UV_RUN_DEFAULT);
+  if (!w->finished)
+    w->finish_ns = uv_hrtime();
+  atomic_fetch_add(&run->threads_done, 1);
+  return NULL;
+}
+
+/* ---------------------------------------------------------------- idle check */
+
+typedef struct probe {
+  uv_tcp_t tcp;
+  uv_connect_t creq;
+  uv_write_t wreq;
+  const ohets_load_req *req; /* NULL: bare connect */
+  ohets_frame_decoder dec;
+  ohets_buf in;
+  uint64_t mark_ns; /* answer read, or connected */
+  int answered;
+  int done;
+  int open;
+  long result_ms; /* -1: not measured */
+  const char *failure;
+} probe;
+
+static void probe_close(probe *p) {
+  if (p->open) {
+    p->open = 0;
+    uv_close((uv_handle_t *)&p->tcp, on_handle_closed);
+  }
+}
+
+static void probe_finish(probe *p, const char *failure) {
+  if (p->done)
+    return;
+  p->done = 1;
+  p->failure = failure;
+  probe_close(p);
+}
+
+static void probe_alloc(uv_handle_t *h, size_t hint, uv_buf_t *buf) {
+  static uint8_t chunk[READ_CHUNK]; /* one loop thread */
+  (void)h;
+  (void)hint;
+  *buf = uv_buf_init((char *)chunk, sizeof chunk);
+}
+
+static void probe_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  probe *p = s->data;
+  if (nread == 0)
+    return;
+  if (nread < 0) {
+    if (p->req != NULL && !p->answered) {
+      probe_finish(p, "the server closed the socket before answering");
+    } else { /* a close or a reset: either ends the idle socket */
+      p->result_ms = (long)((uv_hrtime() - p->mark_ns + 500000u) / 1000000u);
+      probe_finish(p, NULL);
+    }
+    return;
+  }
+  if (p->req == NULL || p->answered)
+    return; /* unasked bytes: keep waiting for the close */
+  if (ohets_buf_append(&p->in, buf->base, (size_t)nread) != 0) {
+    probe_finish(p, "answer too large");
+    return;
+  }
+  ohets_frame fr;
+  ohets_frame_status st = ohets_frame_next(&p->dec, p->in.data, p->in.len, &fr);
+  if (st == OHETS_FRAME_ERROR) {
+    probe_finish(p, "bad wrapper in the answer");
+  } else if (st == OHETS_FRAME_READY) {
+    p->answered = 1;
+    p->mark_ns = uv_hrtime();
+  }
+}
+
+static void probe_connected(uv_connect_t *req, int status) {
+  probe *p = req->data;
+  if (p->done)
+    return;
+  if (status < 0) {
+    probe_finish(p, uv_strerror(status));
+    return;
+  }
+  p->mark_ns = uv_hrtime();
+  if (uv_read_start((uv_stream_t *)&p->tcp, probe_alloc, probe_read) != 0) {
+    probe_finish(p, "cannot read");
+    return;
+  }
+  if (p->req != NULL) {
+    uv_buf_t b = uv_buf_init((char *)p->req->bytes, (unsigned)p->req->len);
+    if (uv_write(&p->wreq, (uv_stream_t *)&p->tcp, &b, 1, NULL) != 0)
+      probe_finish(p, "cannot send");
+  }
+}
+
+static void probe_timeout(uv_timer_t *t) {
+  probe *ps = t->data;
+  for (int i = 0; i < 2; i++)
+    probe_finish(&ps[i], "no close within the time limit");
+}
+
+static int run_idle_check(const load_cfg *cfg, const ohets_load_reqs *reqs) {
+  uv_loop_t loop;
+  uv_timer_t limit;
+  probe ps[2];
+  double limit_s = cfg->timeout_given ? cfg->timeout_s : 60.0;
+  int status = 0;
+
+  memset(ps, 0, sizeof ps);
+  uv_loop_init(&loop);
+  for (int i = 0; i < 2; i++) {
+    probe *p = &ps[i];
+    p->req = i == 0 ? &reqs->items[0] : NULL;
+    p->result_ms = -1;
+    ohets_buf_init(&p->in, MAX_ANSWER_BYTES + OHETS_FRAME_OVERHEAD);
+    ohets_frame_decoder_init(&p->dec, cfg->unwrapped ? OHETS_FRAMING_AUTO : OHETS_FRAMING_HETS,
+                             MAX_ANSWER_BYTES);
+    uv_tcp_init(&loop, &p->tcp);
+    p->open = 1;
+    p->tcp.data = p;
+    p->creq.data = p;
+    p->wreq.data = p;
+    int rc = uv_tcp_connect(&p->creq, &p->tcp, (const struct sockaddr *)&cfg->addr,
+                            probe_connected);
+    if (rc != 0)
+      probe_finish(p, uv_strerror(rc));
+  }
+  uv_timer_init(&loop, &limit);
+  limit.data = ps;
+  uv_timer_start(&limit, probe_timeout, (uint64_t)(limit_s * 1000), 0);
+  uv_unref((uv_handle_t *)&limit); /* the probes alone keep the loop going */
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_close((uv_handle_t *)&limit, NULL);
+  uv_run(&loop, UV_RUN_DEFAULT);
+  uv_loop_close(&loop);
+
+  for (int i = 0; i < 2; i++)
+    if (ps[i].failure != NULL) {
+      err_line("idle check (%s): %s", i == 0 ? "after answer" : "after bare connect",
+               ps[i].failure);
+      status = EXIT_FAILED;
+    }
+  if (cfg->json) {
+    json_t *o = json_object();
+    json_object_set_new(o, "idle_after_answer_ms",
+                        ps[0].result_ms >= 0 ? json_integer(ps[0].result_ms) : json_null());
+    json_object_set_new(o, "idle_after_connect_ms",
+                        ps[1].result_ms >= 0 ? json_integer(ps[1].result_ms) : json_null());
+    json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    fputc('\n', stdout);
+    json_decref(o);
+  } else if (status == 0) {
+    printf("idle after answer: %ld ms, after bare connect: %ld ms\n", ps[0].result_ms,
+           ps[1].result_ms);
+  }
+  for (int i = 0; i < 2; i++)
+    ohets_buf_free(&ps[i].in);
+  return status;
+}
+
+/* ---------------------------------------------------------------- reports */
+
+static void merge_hists(worker *ws, unsigned n, ohets_load_hist *out) {
+  ohets_load_hist_init(out);
+  for (unsigned i = 0; i < n; i++)
+    ohets_load_hist_merge(out, ws[i].hist);
+}
+
+static uint64_t sum_counter(worker *ws, unsigned n, size_t offset) {
+  uint64_t total = 0;
+  for (unsigned i = 0; i < n; i++)
+    total += atomic_load_explicit((_Atomic uint64_t *)((char *)&ws[i] + offset),
+                                  memory_order_relaxed);
+  return total;
+}
+
+#define SUM(ws, n, field) sum_counter(ws, n, offsetof(worker, field))
+
+static uint64_t us(uint64_t ns) { return (ns + 500u) / 1000u; }
+
+/* Live display on a terminal: one line, rewritten about 4 times a second. */
+static void progress_loop(run_state *run, worker *ws, unsigned n, ohets_load_hist *scratch) {
+  uint64_t last_req = 0, last_ns = run->start_ns;
+  while (atomic_load(&run->threads_done) < n) {
+    struct timespec ts = {0, 250000000};
+    nanosleep(&ts, NULL);
+    uint64_t now = uv_hrtime();
+    uint64_t req = SUM(ws, n, requests);
+    uint64_t errs = SUM(ws, n, errors);
+    merge_hists(ws, n, scratch);
+    double dt = (double)(now - last_ns) / 1e9;
+    double tps = dt > 0 ? (double)(req - last_req) / dt : 0;
+    fprintf(stderr, "\r\033[K%7.1f s  %10llu requests  %9.0f tps  p99 %8.2f ms  %llu errors",
+            (double)(now - run->start_ns) / 1e9, (unsigned long long)req, tps,
+            (double)ohets_load_hist_percentile(scratch, 99) / 1e6, (unsigned long long)errs);
+    fflush(stderr);
+    last_req = req;
+    last_ns = now;
+  }
+  fputs("\r\033[K", stderr);
+  fflush(stderr);
+}
+
+static double round_to(double v, double unit) { return round(v / unit) * unit; }
+
+static void report(const load_cfg *cfg, worker *ws, unsigned n, double seconds,
+                   ohets_load_hist *h) {
+  uint64_t answers[4] = {0};
+  static uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
+  memset(aaa, 0, sizeof aaa);
+  for (unsigned i = 0; i < n; i++) {
+    for (int k = 0; k < 4; k++)
+      answers[k] += ws[i].answers[k];
+    for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
+      aaa[s] += ws[i].aaa[s];
+  }
+  uint64_t requests = SUM(ws, n, requests), errors = SUM(ws, n, errors),
+           closes = SUM(ws, n, closes);
+  double tps = seconds > 0 ? (double)requests / seconds : 0;
+  static const double pcts[] = {50, 90, 99, 99.9};
+  static const char *const pnames[] = {"p50", "p90", "p99", "p999"};
+  uint64_t lat[5];
+  for (int i = 0; i < 4; i++)
+    lat[i] = us(ohets_load_hist_percentile(h, pcts[i]));
+  lat[4] = us(ohets_load_hist_max(h));
+
+  if (cfg->json) {
+    json_t *o = json_object(), *l = json_object(), *an = json_object(), *aa = json_object();
+    json_object_set_new(o, "connections", json_integer(cfg->conns));
+    json_object_set_new(o, "seconds", json_real(round_to(seconds, 0.001)));
+    json_object_set_new(o, "requests", json_integer((json_int_t)requests));
+    json_object_set_new(o, "tps", json_real(round_to(tps, 0.1)));
+    for (int i = 0; i < 4; i++)
+      json_object_set_new(l, pnames[i], json_integer((json_int_t)lat[i]));
+    json_object_set_new(l, "max", json_integer((json_int_t)lat[4]));
+    json_object_set_new(o, "latency_us", l);
+    for (int k = 0; k < 4; k++)
+      json_object_set_new(an, ohets_answer_name((ohets_answer)k),
+                          json_integer((json_int_t)answers[k]));
+    json_object_set_new(o, "answers", an);
+    for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
+      if (aaa[s] != 0) {
+        char code[3];
+        ohets_load_aaa_code(s, code);
+        json_object_set_new(aa, code, json_integer((json_int_t)aaa[s]));
+      }
+    json_object_set_new(o, "aaa", aa);
+    json_object_set_new(o, "errors", json_integer((json_int_t)errors));
+    json_object_set_new(o, "unexpected_closes", json_integer((json_int_t)closes));
+    json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+    fputc('\n', stdout);
+    json_decref(o);
+    return;
+  }
+  printf("%s:%u  %u connections  %s  %.3f s\n", cfg->host, cfg->port, cfg->conns,
+         cfg->rate > 0 ? "open loop" : "closed loop", seconds);
+  if (cfg->rate > 0)
+    printf("target     %.1f requests/s\n", cfg->rate);
+  printf("requests   %llu  (%.1f tps)\n", (unsigned long long)requests, tps);
+  printf("latency    p50 %llu us  p90 %llu us  p99 %llu us  p99.9 %llu us  max %llu us\n",
+         (unsigned long long)lat[0], (unsigned long long)lat[1], (unsigned long long)lat[2],
+         (unsigned long long)lat[3], (unsigned long long)lat[4]);
+  printf("answers    271 %llu  999 %llu  TA1 %llu  HETS %llu\n", (unsigned long long)answers[0],
+         (unsigned long long)answers[1], (unsigned long long)answers[2],
+         (unsigned long long)answers[3]);
+  printf("aaa       ");
+  int any = 0;
+  for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
+    if (aaa[s] != 0) {
+      char code[3];
+      ohets_load_aaa_code(s, code);
+      printf(" %s %llu", code, (unsigned long long)aaa[s]);
+      any = 1;
+    }
+  printf("%s\n", any ? "" : " none");
+  printf("errors     %llu  unexpected closes %llu\n", (unsigned long long)errors,
+         (unsigned long long)closes);
+}
+
+/* ---------------------------------------------------------------- options */
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " [-H HOST] [-p PORT] [-c CONNS] [-d SECONDS | -n REQUESTS]\n"
+          "                 [--rate PER_SEC] [--threads N] [--db PATH] [--mix HIT,MISS,BAD]\n"
+          "                 [--submitter ID] [--npi NPI] [--unwrapped] [--timeout SECONDS]\n"
+          "                 [--json] [--idle-check] [FILES...]\n"
+          "Load-tests a HETS 270/271 socket server.  Requests come from FILES (one\n"
+          "interchange each, sent round-robin) or are drawn from the store at --db.\n"
+          "  -H HOST            server (default 127.0.0.1)\n"
+          "  -p PORT            port (default 5270)\n"
+          "  -c CONNS           sockets (default 16)\n"
+          "  -d SECONDS         run this long (default 10 when -n is not given)\n"
+          "  -n REQUESTS        stop after exactly this many requests\n"
+          "  --rate PER_SEC     open loop: this many requests/s over all sockets;\n"
+          "                     latency counts from each request's scheduled time\n"
+          "  --threads N        event-loop threads (default: cores, at most 4)\n"
+          "  --db PATH          build hits, misses and malformed 270s from this store\n"
+          "  --mix H,M,B        percent of hits, misses, malformed (default 80,15,5)\n"
+          "  --submitter ID     ISA06/GS02 of built requests (default SUBMITTER01)\n"
+          "  --npi NPI          provider NPI of built requests (default 1234567893)\n"
+          "  --unwrapped        send bare X12 (raw listeners)\n"
+          "  --timeout SECONDS  per request and per connect (default 10)\n"
+          "  --json             summary as one JSON object\n"
+          "  --idle-check       measure how long the server keeps an idle socket\n"
+          "  --help, --version\n");
+}
+
+static int parse_uint(const char *s, unsigned long long max, unsigned long long *out) {
+  char *end;
+  if (s[0] < '0' || s[0] > '9')
+    return -EINVAL;
+  errno = 0;
+  unsigned long long v = strtoull(s, &end, 10);
+  if (errno != 0 || *end != '\0' || v > max)
+    return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+static int parse_positive(const char *s, double *out) {
+  char *end;
+  if (!((s[0] >= '0' && s[0] <= '9') || s[0] == '.'))
+    return -EINVAL;
+  errno = 0;
+  double v = strtod(s, &end);
+  if (errno != 0 || *end != '\0' || !(v > 0) || v > 1e9)
+    return -EINVAL;
+  *out = v;
+  return 0;
+}
+
+static int parse_mix(const char *s, unsigned mix[3]) {
+  unsigned long long v[3];
+  char part[16];
+  for (int i = 0; i < 3; i++) {
+    const char *comma = strchr(s, ',');
+    size_t n = (i < 2) ? (comma ? (size_t)(comma - s) : sizeof part) : strlen(s);
+    if ((i < 2 && comma == NULL) || (i == 2 && comma != NULL) || n == 0 || n >= sizeof part)
+      return -EINVAL;
+    memcpy(part, s, n);
+    part[n] = '\0';
+    if (parse_uint(part, 100, &v[i]) != 0)
+      return -EINVAL;
+    s += n + (i < 2);
+  }
+  if (v[0] + v[1] + v[2] != 100)
+    return -EINVAL;
+  for (int i = 0; i < 3; i++)
+    mix[i] = (unsigned)v[i];
+  return 0;
+}
+
+static int resolve(load_cfg *cfg) {
+  struct addrinfo hints, *res = NULL;
+  char port[8];
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  snprintf(port, sizeof port, "%u", cfg->port);
+  int rc = getaddrinfo(cfg->host, port, &hints, &res);
+  if (rc != 0 || res == NULL) {
+    err_line("%s: cannot resolve: %s", cfg->host, gai_strerror(rc));
+    return -EINVAL;
+  }
+  memcpy(&cfg->addr, res->ai_addr, res->ai_addrlen);
+  freeaddrinfo(res);
+  return 0;
+}
+
+/* Enough descriptors for every socket, plus a margin. */
+static int raise_nofile(unsigned conns) {
+  struct rlimit rl;
+  rlim_t need = (rlim_t)conns + 64;
+  if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+    return 0;
+  if (rl.rlim_cur >= need)
+    return 0;
+  if (rl.rlim_max != RLIM_INFINITY && rl.rlim_max < need) {
+    err_line("%u connections need %llu open files; the hard limit is %llu (ulimit -Hn)", conns,
+             (unsigned long long)need, (unsigned long long)rl.rlim_max);
+    return -EMFILE;
+  }
+  rl.rlim_cur = need;
+  if (setrlimit(RLIMIT_NOFILE, &rl) != 0) {
+    err_line("cannot raise the open-file limit to %llu: %s", (unsigned long long)need,
+             strerror(errno));
+    return -errno;
+  }
+  return 0;
+}
+
+static int parse_args(int argc, char **argv, load_cfg *cfg) {
+  enum { O_RATE = 256, O_THREADS, O_DB, O_MIX, O_SUBMITTER, O_NPI, O_UNWRAPPED, O_JSON,
+         O_IDLE, O_TIMEOUT, O_HELP, O_VERSION };
+  static const struct option opts[] = {{"rate", required_argument, NULL, O_RATE},
+                                       {"threads", required_argument, NULL, O_THREADS},
+                                       {"db", required_argument, NULL, O_DB},
+                                       {"mix", required_argument, NULL, O_MIX},
+                                       {"submitter", required_argument, NULL, O_SUBMITTER},
+                                       {"npi", required_argument, NULL, O_NPI},
+                                       {"unwrapped", no_argument, NULL, O_UNWRAPPED},
+                                       {"json", no_argument, NULL, O_JSON},
+                                       {"idle-check", no_argument, NULL, O_IDLE},
+                                       {"timeout", required_argument, NULL, O_TIMEOUT},
+                                       {"help", no_argument, NULL, O_HELP},
+                                       {"version", no_argument, NULL, O_VERSION},
+                                       {NULL, 0, NULL, 0}};
+  unsigned long long v;
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":H:p:c:d:n:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'H': cfg->host = optarg; break;
+    case 'p':
+      if (parse_uint(optarg, 65535, &v) != 0 || v == 0) {
+        err_line("-p: want a port 1..65535");
+        return EXIT_USAGE;
+      }
+      cfg->port = (unsigned)v;
+      break;
+    case 'c':
+      if (parse_uint(optarg, MAX_CONNS, &v) != 0 || v == 0) {
+        err_line("-c: want a number of connections 1..%u", MAX_CONNS);
+        return EXIT_USAGE;
+      }
+      cfg->conns = (unsigned)v;
+      break;
+    case 'd':
+      if (parse_positive(optarg, &cfg->seconds) != 0) {
+        err_line("-d: want a positive number of seconds");
+        return EXIT_USAGE;
+      }
+      break;
+    case 'n':
+      if (parse_uint(optarg, 1000000000000ull, &v) != 0 || v == 0) {
+        err_line("-n: want a positive number of requests");
+        return EXIT_USAGE;
+      }
+      cfg->count = v;
+      break;
+    case O_RATE:
+      if (parse_positive(optarg, &cfg->rate) != 0) {
+        err_line("--rate: want a positive number of requests per second");
+        return EXIT_USAGE;
+      }
+      break;
+    case O_THREADS:
+      if (parse_uint(optarg, MAX_THREADS, &v) != 0 || v == 0) {
+        err_line("--threads: want 1..%u", MAX_THREADS);
+        return EXIT_USAGE;
+      }
+      cfg->threads = (unsigned)v;
+      break;
+    case O_DB: cfg->db = optarg; break;
+    case O_MIX:
+      if (parse_mix(optarg, cfg->mix) != 0) {
+        err_line("--mix: want three percentages HIT,MISS,BAD adding up to 100");
+        return EXIT_USAGE;
+      }
+      break;
+    case O_SUBMITTER:
+      if (optarg[0] == '\0' || strlen(optarg) > 15) {
+        err_line("--submitter: want 1 to 15 characters");
+        return EXIT_USAGE;
+      }
+      cfg->submitter = optarg;
+      break;
+    case O_NPI:
+      if (!ohets_npi_valid(optarg, strlen(optarg))) {
+        err_line("--npi: not a valid NPI (10 digits with a good check digit)");
+        return EXIT_USAGE;
+      }
+      cfg->npi = optarg;
+      break;
+    case O_UNWRAPPED: cfg->unwrapped = 1; break;
+    case O_JSON: cfg->json = 1; break;
+    case O_IDLE: cfg->idle_check = 1; break;
+    case O_TIMEOUT:
+      if (parse_positive(optarg, &cfg->timeout_s) != 0) {
+        err_line("--timeout: want a positive number of seconds");
+        return EXIT_USAGE;
+      }
+      cfg->timeout_given = 1;
+      break;
+    case O_HELP: usage(stdout); return -1;
+    case O_VERSION: printf(PROG " (openhets) " OHETS_VERSION_STRING "\n"); return -1;
+    case ':': err_line("option %s needs an argument (see --help)", argv[optind - 1]); return EXIT_USAGE;
+    default: err_line("unknown option %s (see --help)", argv[optind - 1]); return EXIT_USAGE;
+    }
+  }
+  cfg->files = argv + optind;
+  cfg->nfiles = (size_t)(argc - optind);
+  if (cfg->seconds > 0 && cfg->count > 0) {
+    err_line("give -d or -n, not both");
+    return EXIT_USAGE;
+  }
+  if (cfg->db != NULL && cfg->nfiles > 0) {
+    err_line("give FILES or --db, not both");
+    return EXIT_USAGE;
+  }
+  if (!cfg->idle_check && cfg->db == NULL && cfg->nfiles == 0) {
+    err_line("no requests: give FILES or --db (see --help)");
+    return EXIT_USAGE;
+  }
+  if (cfg->seconds == 0 && cfg->count == 0)
+    cfg->seconds = 10;
+  if (cfg->threads == 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->threads = cores < 1 ? 1 : cores > 4 ? 4 : (unsigned)cores;
+  }
+  if (cfg->threads > cfg->conns)
+    cfg->threads = cfg->conns;
+  return 0;
+}
+
+/* ---------------------------------------------------------------- main */
+
+static int build_requests(const load_cfg *cfg, ohets_load_reqs *reqs) {
+  char err[512] = "";
+  ohets_load_build b;
+  memset(&b, 0, sizeof b);
+  b.submitter = cfg->submitter;
+  b.npi = cfg->npi;
+  b.unwrapped = cfg->unwrapped;
+  memcpy(b.mix, cfg->mix, sizeof b.mix);
+  b.pool = 1000;
+  if (ohets_tool_now(NULL, &b.now) != 0)
+    return -EINVAL;
+  int rc;
+  if (cfg->nfiles > 0)
+    rc = ohets_load_reqs_from_files(reqs, cfg->files, cfg->nfiles, cfg->unwrapped, err,
+                                    sizeof err);
+  else if (cfg->db != NULL)
+    rc = ohets_load_reqs_from_store(reqs, cfg->db, &b, err, sizeof err);
+  else
+    rc = ohets_load_reqs_builtin(reqs, &b);
+  if (rc != 0)
+    err_line("%s", err[0] ? err : strerror(-rc));
+  return rc;
+}
+
+static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs) {
+  run_state run;
+  worker *ws = NULL;
+  conn *conns = NULL;
+  ohets_load_hist *merged = NULL;
+  unsigned started = 0, nt = cfg->threads;
+  int status = 0;
+
+  memset(&run, 0, sizeof run);
+  run.cfg = cfg;
+  run.reqs = reqs;
+  if (cfg->rate > 0)
+    run.step_ns = (uint64_t)(1e9 / cfg->rate);
+  if (cfg->rate > 0 && run.step_ns == 0)
+    run.step_ns = 1;
+  ws = calloc(nt, sizeof *ws);
+  conns = calloc(cfg->conns, sizeof *conns);
+  merged = malloc(sizeof *merged);
+  if (ws == NULL || conns == NULL || merged == NULL) {
+    err_line("out of memory");
+    status = EXIT_FAILED;
+    goto done;
+  }
+  pthread_barrier_init(&run.barrier, NULL, nt + 1);
+  unsigned next = 0;
+  for (unsigned i = 0; i < nt; i++) {
+    worker *w = &ws[i];
+    w->run = &run;
+    w->conns = conns + next;
+    w->nconns = cfg->conns / nt + (i < cfg->conns % nt);
+    w->hist = malloc(sizeof *w->hist);
+    if (w->hist == NULL || uv_loop_init(&w->loop) != 0) {
+      err_line("out of memory");
+      status = EXIT_FAILED;
+      goto done;
+    }
+    ohets_load_hist_init(w->hist);
+    for (unsigned k = 0; k < w->nconns; k++) {
+      conn *c = &w->conns[k];
+      c->w = w;
+      c->id = next + k;
+    }
+    next += w->nconns;
+  }
+
+  /* The workers get no signals: main handles them. */
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  for (; started < nt; started++)
+    if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0)
+      break;
+  pthread_sigmask(SIG_SETMASK, &old, NULL);
+  if (started < nt) {
+    /* Threads that started wait at the barrier forever otherwise. */
+    err_line("cannot start threads");
+    exit(EXIT_FAILED);
+  }
+
+  pthread_barrier_wait(&run.barrier);
+  unsigned connected = 0;
+  for (unsigned i = 0; i < nt; i++)
+    connected += ws[i].connected_at_start;
+  if (connected == 0) {
+    atomic_store(&run.abort, 1);
+    err_line("cannot connect to %s:%u (no socket connected)", cfg->host, cfg->port);
+    status = EXIT_FAILED;
+  }
+  for (unsigned i = 0; i < nt; i++) /* connect failures before the run are errors too */
+    for (unsigned k = ws[i].connected_at_start; k < ws[i].nconns && connected > 0; k++)
+      count(&ws[i].errors);
+  run.start_ns = uv_hrtime();
+  if (cfg->seconds > 0)
+    run.deadline_ns = run.start_ns + (uint64_t)(cfg->seconds * 1e9);
+  pthread_barrier_wait(&run.barrier);
+
+  if (status == 0 && isatty(STDERR_FILENO))
+    progress_loop(&run, ws, nt, merged);
+  for (unsigned i = 0; i < nt; i++)
+    pthread_join(ws[i].thread, NULL);
+  if (status != 0)
+    goto done;
+
+  uint64_t end = run.start_ns;
+  for (unsigned i = 0; i < nt; i++)
+    if (ws[i].finish_ns > end)
+      end = ws[i].finish_ns;
+  merge_hists(ws, nt, merged);
+  report(cfg, ws, nt, (double)(end - run.start_ns) / 1e9, merged);
+
+done:
+  if (ws != NULL) {
+    for (unsigned i = 0; i < nt; i++) {
+      if (ws[i].run != NULL) {
+        uv_run(&ws[i].loop, UV_RUN_NOWAIT);
+        uv_loop_close(&ws[i].loop);
+      }
+      free(ws[i].hist);
+    }
+    if (started == nt)
+      pthread_barrier_destroy(&run.barrier);
+  }
+  if (conns != NULL)
+    for (unsigned i = 0; i < cfg->conns; i++)
+      free(conns[i].pend);
+  free(conns);
+  free(ws);
+  free(merged);
+  return status;
+}
+
+int main(int argc, char **argv) {
+  load_cfg cfg;
+  ohets_load_reqs reqs;
+  int status;
+
+  memset(&cfg, 0, sizeof cfg);
+  memset(&reqs, 0, sizeof reqs);
+  cfg.host = "127.0.0.1";
+  cfg.port = 5270;
+  cfg.conns = 16;
+  cfg.submitter = "SUBMITTER01";
+  cfg.npi = "1234567893";
+  cfg.mix[0] = 80;
+  cfg.mix[1] = 15;
+  cfg.mix[2] = 5;
+  cfg.timeout_s = 10;
+
+  status = parse_args(argc, argv, &cfg);
+  if (status != 0)
+    return status < 0 ? 0 : status;
+  if (resolve(&cfg) != 0)
+    return EXIT_FAILED;
+  if (build_requests(&cfg, &reqs) != 0)
+    return EXIT_FAILED;
+
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = SIG_IGN;
+  sigaction(SIGPIPE, &sa, NULL); /* a vanished server is a write error */
+  sa.sa_handler = on_signal;
+  sigaction(SIGINT, &sa, NULL);
+  sigaction(SIGTERM, &sa, NULL);
+
+  if (cfg.idle_check) {
+    status = run_idle_check(&cfg, &reqs);
+  } else if (raise_nofile(cfg.conns) != 0) {
+    status = EXIT_FAILED;
+  } else {
+    status = run_load(&cfg, &reqs);
+  }
+  ohets_load_reqs_free(&reqs);
+  return status;
+}

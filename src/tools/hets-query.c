@@ -1,0 +1,701 @@
+/* hets-query: one eligibility inquiry to a HETS front-end, the answer in
+ * words (or as X12, or as JSON).
+ *
+ * Builds a 270 from the options (checked by the project's own core before
+ * it is sent) or sends FILE as is, wrapped (SOH, length, STX, payload,
+ * ETX) unless --unwrapped, reads exactly one answer and prints it.
+ * Exit 0 when an answer came (whatever it says), 1 on a connection or
+ * protocol failure, 2 on a usage error.  Nothing identifying the
+ * beneficiary is ever written to stderr. */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/req270.h"
+#include "openhets/openhets.h"
+#include "tools/query.h"
+#include "tools/tool_util.h"
+
+#define PROG "hets-query"
+#define MAX_FILE (64u * 1024 * 1024)   /* the server's own ceiling */
+#define MAX_ANSWER (64u * 1024 * 1024)
+#define RAW_HETS_QUIET_MS 200 /* a bare HETS record has no terminator */
+#define HETS_RECORD_FIXED 61  /* bytes before the description */
+
+enum { OUT_SUMMARY, OUT_RAW, OUT_JSON };
+
+typedef struct options {
+  const char *host;
+  const char *port;
+  const char *submitter;
+  const char *npi;
+  const char *provider;
+  const char *mbi, *last, *first, *dob, *date, *stc;
+  const char *file;
+  int output;
+  int unwrapped;
+  int connect_ms;
+  int read_ms;
+} options;
+
+static void usage(FILE *f) {
+  fprintf(f,
+          "usage: " PROG " [-H HOST] [-p PORT] [--submitter ID] [--npi NPI] [--provider NAME]\n"
+          "                  --mbi MBI --last L --first F --dob YYYYMMDD\n"
+          "                  [--date YYYYMMDD[-YYYYMMDD]] [--stc 30,42,...]\n"
+          "                  [--raw|--json] [--unwrapped] [--connect-timeout MS]\n"
+          "                  [--read-timeout MS] [FILE]\n"
+          "Sends one 270 eligibility inquiry and prints the answer: a summary in\n"
+          "words by default, the answer's X12 with --raw, a JSON document with --json.\n"
+          "With FILE (or - for stdin) the file's interchange is sent as is instead.\n"
+          "  -H, --host HOST         server (default 127.0.0.1)\n"
+          "  -p, --port PORT         port (default 5270)\n"
+          "  --submitter ID          ISA06/GS02 submitter ID (default SUBMITTER01)\n"
+          "  --npi NPI               provider NPI (default 1234567893)\n"
+          "  --provider NAME         provider organisation name (default EXAMPLE CLINIC)\n"
+          "  --mbi, --last, --first, --dob   the beneficiary (all required without FILE)\n"
+          "  --date D|D1-D2          date or range of service (default today)\n"
+          "  --stc LIST              service type codes, comma-separated (default 30)\n"
+          "  --unwrapped             send and read raw X12 (no SOH/length/STX/ETX wrapper)\n"
+          "  --connect-timeout MS    give up connecting after MS (default 5000)\n"
+          "  --read-timeout MS       give up waiting for the whole answer after MS\n"
+          "                          from the end of sending (default 30000)\n"
+          "  --help, --version\n"
+          "Exit status: 0 answered (whatever the answer), 1 connection or protocol\n"
+          "failure, 2 usage error.\n");
+}
+
+/* ------------------------------------------------------------------ */
+/* Option checks.  Messages name the option, never the value (PHI).   */
+
+static int usage_error(const char *fmt, const char *what) {
+  fprintf(stderr, PROG ": ");
+  fprintf(stderr, fmt, what);
+  fprintf(stderr, " (see " PROG " --help)\n");
+  return 2;
+}
+
+/* 1 when v fits an X12 element: 1..max printable ASCII bytes, none of the
+ * delimiters the built 270 uses (* ~ ^ :). */
+static int element_ok(const char *v, size_t max) {
+  size_t n = strlen(v);
+  if (n == 0 || n > max)
+    return 0;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = (unsigned char)v[i];
+    if (c < 0x20 || c > 0x7e || strchr("*~^:", c) != NULL)
+      return 0;
+  }
+  return 1;
+}
+
+static int parse_ms(const char *s, int *out) {
+  char *end;
+  errno = 0;
+  long v = strtol(s, &end, 10);
+  if (s[0] == '\0' || *end != '\0' || errno != 0 || v < 1 || v > 3600000)
+    return -EINVAL;
+  *out = (int)v;
+  return 0;
+}
+
+static int d8_ok(const char *s, size_t n) {
+  ohets_date d;
+  return n == 8 && ohets_date_parse_d8(s, 8, &d) == 0;
+}
+
+static int check_options(const options *o) {
+  char *end;
+  long port = strtol(o->port, &end, 10);
+  if (o->port[0] == '\0' || *end != '\0' || port < 1 || port > 65535)
+    return usage_error("%s: must be a port number 1..65535", "-p/--port");
+  if (o->host[0] == '\0')
+    return usage_error("%s: empty host", "-H/--host");
+  int builds = o->mbi || o->last || o->first || o->dob || o->date || o->stc;
+  if (o->file != NULL) {
+    if (builds)
+      return usage_error("%s", "FILE is sent as is: --mbi, --last, --first, --dob, "
+                               "--date and --stc build a 270 and cannot go with it");
+    return 0;
+  }
+  const char *required[][2] = {{"--mbi", o->mbi}, {"--last", o->last},
+                               {"--first", o->first}, {"--dob", o->dob}};
+  for (size_t i = 0; i < 4; i++)
+    if (required[i][1] == NULL)
+      return usage_error("%s is required (or give a FILE to send)", required[i][0]);
+  if (!element_ok(o->submitter, 15))
+    return usage_error("%s: 1 to 15 printable characters, none of * ~ ^ :", "--submitter");
+  if (o->npi[0] != '\0' && !element_ok(o->npi, 80))
+    return usage_error("%s: up to 80 printable characters, none of * ~ ^ :", "--npi");
+  if (!element_ok(o->provider, 60))
+    return usage_error("%s: 1 to 60 printable characters, none of * ~ ^ :", "--provider");
+  if (!element_ok(o->mbi, 80))
+    return usage_error("%s: 1 to 80 printable characters, none of * ~ ^ :", "--mbi");
+  if (!element_ok(o->last, 60))
+    return usage_error("%s: 1 to 60 printable characters, none of * ~ ^ :", "--last");
+  if (!element_ok(o->first, 35))
+    return usage_error("%s: 1 to 35 printable characters, none of * ~ ^ :", "--first");
+  if (!d8_ok(o->dob, strlen(o->dob)))
+    return usage_error("%s: must be a real date YYYYMMDD", "--dob");
+  if (o->date != NULL) {
+    size_t n = strlen(o->date);
+    if (!(d8_ok(o->date, n) ||
+          (n == 17 && o->date[8] == '-' && d8_ok(o->date, 8) && d8_ok(o->date + 9, 8))))
+      return usage_error("%s: must be YYYYMMDD or YYYYMMDD-YYYYMMDD (real dates)", "--date");
+  }
+  if (o->stc != NULL) {
+    const char *p = o->stc;
+    unsigned count = 0;
+    for (;;) {
+      size_t n = strcspn(p, ",");
+      int ok = n >= 1 && n <= 2;
+      for (size_t i = 0; ok && i < n; i++)
+        ok = isalnum((unsigned char)p[i]) != 0;
+      if (!ok || ++count > 99)
+        return usage_error("%s: a comma-separated list of 1 to 99 service type "
+                           "codes (1 or 2 letters or digits each)", "--stc");
+      if (p[n] == '\0')
+        break;
+      p += n + 1;
+    }
+  }
+  return 0;
+}
+
+/* ------------------------------------------------------------------ */
+/* The 270.                                                            */
+
+static void upper_copy(char *dst, size_t n, const char *src) {
+  size_t i = 0;
+  for (; src[i] != '\0' && i + 1 < n; i++)
+    dst[i] = (char)toupper((unsigned char)src[i]);
+  dst[i] = '\0';
+}
+
+/* A control number (1..999999999) that differs between runs: the clock's
+ * seconds and the process id. */
+static unsigned control_number(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_REALTIME, &ts);
+  unsigned v = (unsigned)((ts.tv_sec % 100000) * 10000 + getpid() % 10000);
+  v %= 1000000000u;
+  return v == 0 ? 1 : v;
+}
+
+static int build_270(const options *o, ohets_buf *out) {
+  ohets_now now;
+  ohets_tool_now(NULL, &now);
+  unsigned ctl = control_number();
+  char d8[9], yymmdd[7], hhmm[5], date[18], stc[300];
+  snprintf(d8, sizeof d8, "%04d%02u%02u", now.date.year % 10000u, now.date.month % 100u,
+           now.date.day % 100u);
+  memcpy(yymmdd, d8 + 2, 7);
+  snprintf(hhmm, sizeof hhmm, "%02u%02u", now.hour % 100u, now.minute % 100u);
+  snprintf(date, sizeof date, "%s", o->date ? o->date : d8);
+
+  /* EQ01 repeats with the repetition separator: one 2110C loop. */
+  size_t k = 0;
+  for (const char *p = o->stc ? o->stc : "30"; *p && k + 2 < sizeof stc; p++)
+    stc[k++] = *p == ',' ? '^' : (char)toupper((unsigned char)*p);
+  stc[k] = '\0';
+
+  char mbi[81], last[61], first[36], provider[61];
+  upper_copy(mbi, sizeof mbi, o->mbi);
+  upper_copy(last, sizeof last, o->last);
+  upper_copy(first, sizeof first, o->first);
+  upper_copy(provider, sizeof provider, o->provider);
+
+  ohets_buf_printf(out,
+                   "ISA*00*          *00*          *ZZ*%-15s*ZZ*%-15s*%s*%s*^*00501*%09u*0*P*:~",
+                   o->submitter, "CMS", yymmdd, hhmm, ctl);
+  ohets_buf_printf(out, "GS*HS*%s*CMS*%s*%s*%u*X*005010X279A1~", o->submitter, d8, hhmm, ctl);
+  size_t st_start = out->len;
+  ohets_buf_printf(out, "ST*270*0001*005010X279A1~");
+  ohets_buf_printf(out, "BHT*0022*13*HQ%09u*%s*%s~", ctl, d8, hhmm);
+  ohets_buf_printf(out, "HL*1**20*1~NM1*PR*2*CMS*****PI*CMS~HL*2*1*21*1~");
+  if (o->npi[0] != '\0')
+    ohets_buf_printf(out, "NM1*1P*2*%s*****XX*%s~", provider, o->npi);
+  else
+    ohets_buf_printf(out, "NM1*1P*2*%s~", provider);
+  ohets_buf_printf(out, "HL*3*2*22*0~TRN*1*HQ%09u*9HETSQUERY~", ctl);
+  ohets_buf_printf(out, "NM1*IL*1*%s*%s****MI*%s~", last, first, mbi);
+  ohets_buf_printf(out, "DMG*D8*%s~", o->dob);
+  ohets_buf_printf(out, "DTP*291*%s*%s~", strchr(date, '-') ? "RD8" : "D8", date);
+  ohets_buf_printf(out, "EQ*%s~", stc);
+  unsigned segs = 1; /* SE itself */
+  for (size_t i = st_start; i < out->len; i++)
+    segs += out->data[i] == '~';
+  ohets_buf_printf(out, "SE*%u*0001~GE*1*%u~IEA*1*%09u~", segs, ctl, ctl);
+  return out->len > 0 && out->data[out->len - 1] == '~' ? 0 : -ENOBUFS;
+}
+
+/* The option behind a 999 error in the built 270, or NULL. */
+static const char *option_behind(const ohets__ack_error *e) {
+  if (strcmp(e->seg_id, "DMG") == 0)
+    return "--dob";
+  if (strcmp(e->seg_id, "DTP") == 0)
+    return "--date";
+  if (strcmp(e->seg_id, "EQ") == 0)
+    return "--stc";
+  if (strcmp(e->seg_id, "NM1") == 0 && strcmp(e->loop, "2100B") == 0)
+    return e->elem_pos == 9 ? "--npi" : "--provider";
+  if (strcmp(e->seg_id, "NM1") == 0 && strcmp(e->loop, "2100C") == 0)
+    return e->elem_pos == 3 ? "--last" : e->elem_pos == 4 ? "--first" : "--mbi";
+  if (strcmp(e->seg_id, "GS") == 0)
+    return "--submitter";
+  return NULL;
+}
+
+/* Runs the core's own reader, envelope check and 270 validator over the
+ * built request (the same stages the server runs before answering).  On a
+ * problem writes one line naming where it is (never the values) and
+ * returns -EINVAL. */
+static int validate_built(const ohets_buf *req) {
+  int rc = -EINVAL;
+  ohets__x12 x;
+  ohets__env env;
+  ohets__270 *parsed = calloc(1, sizeof *parsed);
+  ohets__ack *ack = calloc(1, sizeof *ack);
+  memset(&x, 0, sizeof x);
+  if (parsed == NULL || ack == NULL) {
+    fprintf(stderr, PROG ": out of memory\n");
+    rc = -ENOMEM;
+    goto done;
+  }
+  if (ohets__x12_parse(&x, (const char *)req->data, req->len) != 0) {
+    fprintf(stderr, PROG ": the 270 built from the options cannot be read as X12\n");
+    goto done;
+  }
+  const char *ta1 = ohets__envelope_check(&x, &env);
+  if (ta1 != NULL) {
+    const char *t = ohets_query_ta1_text(ta1);
+    fprintf(stderr, PROG ": the 270 built from the options has a bad envelope: TA105 %s %s\n",
+            ta1, t ? t : "");
+    goto done;
+  }
+  int v = ohets__validate_270(&x, &env, parsed, ack);
+  if (v < 0) {
+    fprintf(stderr, PROG ": cannot validate the 270: %s\n", strerror(-v));
+    rc = v;
+    goto done;
+  }
+  if (v == 1) {
+    const ohets__ack_error *e = NULL;
+    for (unsigned i = 0; i < ack->n_set && e == NULL; i++)
+      if (ack->set[i].n_err > 0)
+        e = &ack->set[i].err[0];
+    if (e != NULL) {
+      const char *t3 = ohets_query_ik3_text(e->ik304);
+      fprintf(stderr, PROG ": the 270 built from the options fails validation: segment %s"
+                      "%s%s: %s",
+              e->seg_id, e->loop[0] ? " in loop " : "", e->loop, t3 ? t3 : e->ik304);
+      if (e->elem_pos > 0) {
+        const char *t4 = ohets_query_ik4_text(e->ik403);
+        fprintf(stderr, ", element %s%02u: %s", e->seg_id, e->elem_pos, t4 ? t4 : e->ik403);
+      }
+      const char *opt = option_behind(e);
+      if (opt != NULL)
+        fprintf(stderr, " (check %s)", opt);
+      fputc('\n', stderr);
+    } else {
+      fprintf(stderr, PROG ": the 270 built from the options fails validation (999 %c)\n",
+              ack->ak901 ? ack->ak901 : '?');
+    }
+    goto done;
+  }
+  rc = 0;
+done:
+  ohets__x12_free(&x);
+  free(parsed);
+  free(ack);
+  return rc;
+}
+
+/* The MBI (2100C NM109) of a request read from FILE, for --json. */
+static void mbi_of_request(const ohets_buf *req, char *dst, size_t n) {
+  ohets__x12 x;
+  memset(&x, 0, sizeof x);
+  dst[0] = '\0';
+  if (req->len > 0 && ohets__x12_parse(&x, (const char *)req->data, req->len) == 0) {
+    for (size_t i = 0; i < x.nsegs; i++) {
+      const ohets__seg *s = &x.segs[i];
+      if (ohets__seg_is(&x, s, "NM1") && ohets__el_eq(&x, s, 1, "IL") &&
+          ohets__el_eq(&x, s, 8, "MI")) {
+        ohets__el_copy(&x, s, 9, dst, n);
+        break;
+      }
+    }
+  }
+  ohets__x12_free(&x);
+}
+
+/* ------------------------------------------------------------------ */
+/* The socket.                                                         */
+
+static long long now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static int remaining(long long deadline) {
+  long long left = deadline - now_ms();
+  return left < 0 ? 0 : (int)left;
+}
+
+/* strerror() with a lower-case first letter, to read as part of a line. */
+static const char *err_text(int err) {
+  static char buf[128];
+  snprintf(buf, sizeof buf, "%s", strerror(err));
+  buf[0] = (char)tolower((unsigned char)buf[0]);
+  return buf;
+}
+
+/* Connects within timeout_ms.  Returns the socket or -1 after printing
+ * one line. */
+static int connect_to(const char *host, const char *port, const char *where,
+                      int timeout_ms) {
+  struct addrinfo hints, *res = NULL;
+  memset(&hints, 0, sizeof hints);
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_NUMERICSERV;
+  int gai = getaddrinfo(host, port, &hints, &res);
+  if (gai != 0) {
+    char text[128];
+    snprintf(text, sizeof text, "%s", gai_strerror(gai));
+    text[0] = (char)tolower((unsigned char)text[0]);
+    fprintf(stderr, PROG ": connect %s: %s\n", where, text);
+    return -1;
+  }
+  long long deadline = now_ms() + timeout_ms;
+  int fd = -1, err = ECONNREFUSED;
+  for (struct addrinfo *ai = res; ai != NULL && fd < 0; ai = ai->ai_next) {
+    int s = socket(ai->ai_family, ai->ai_socktype | SOCK_NONBLOCK | SOCK_CLOEXEC,
+                   ai->ai_protocol);
+    if (s < 0) {
+      err = errno;
+      continue;
+    }
+    if (connect(s, ai->ai_addr, ai->ai_addrlen) == 0) {
+      fd = s;
+      break;
+    }
+    if (errno != EINPROGRESS) {
+      err = errno;
+      close(s);
+      continue;
+    }
+    struct pollfd p = {s, POLLOUT, 0};
+    int pr;
+    do
+      pr = poll(&p, 1, remaining(deadline));
+    while (pr < 0 && errno == EINTR);
+    if (pr == 0) {
+      err = ETIMEDOUT;
+      close(s);
+      break; /* the time is used up for every address */
+    }
+    int soerr = 0;
+    socklen_t len = sizeof soerr;
+    if (pr < 0 || getsockopt(s, SOL_SOCKET, SO_ERROR, &soerr, &len) != 0 || soerr != 0) {
+      err = pr < 0 || soerr == 0 ? errno : soerr;
+      close(s);
+      continue;
+    }
+    fd = s;
+  }
+  freeaddrinfo(res);
+  if (fd < 0) {
+    if (err == ETIMEDOUT)
+      fprintf(stderr, PROG ": connect %s: no connection within %d ms\n", where, timeout_ms);
+    else
+      fprintf(stderr, PROG ": connect %s: %s\n", where, err_text(err));
+  }
+  return fd;
+}
+
+static int send_all(int fd, const uint8_t *p, size_t n, long long deadline,
+                    const char *where) {
+  while (n > 0) {
+    ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
+    if (w > 0) {
+      p += w;
+      n -= (size_t)w;
+      continue;
+    }
+    if (w < 0 && errno == EINTR)
+      continue;
+    if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      struct pollfd pf = {fd, POLLOUT, 0};
+      int left = remaining(deadline);
+      if (left == 0 || poll(&pf, 1, left) == 0) {
+        fprintf(stderr, PROG ": send %s: the server did not take the request in time\n",
+                where);
+        return -1;
+      }
+      continue;
+    }
+    fprintf(stderr, PROG ": send %s: %s\n", where, err_text(errno));
+    return -1;
+  }
+  return 0;
+}
+
+/* Reads one answer into in; sets *off and *len to its payload.  0, or -1 after
+ * printing one line. */
+static int read_answer(int fd, int unwrapped, int read_ms, const char *where,
+                       ohets_buf *in, size_t *off, size_t *len) {
+  ohets_frame_decoder dec;
+  ohets_frame_decoder_init(&dec, unwrapped ? OHETS_FRAMING_RAW : OHETS_FRAMING_HETS,
+                           MAX_ANSWER);
+  long long deadline = now_ms() + read_ms;
+  int bare_hets = 0; /* raw HETS error record: ends when the bytes stop */
+  for (;;) {
+    if (unwrapped && !bare_hets) {
+      size_t i = 0;
+      while (i < in->len && strchr(" \t\r\n", in->data[i]) != NULL)
+        i++;
+      bare_hets = in->len - i >= 4 && memcmp(in->data + i, "HETS", 4) == 0;
+      if (bare_hets)
+        *off = i;
+    }
+    if (!bare_hets && in->len > 0) {
+      ohets_frame fr;
+      ohets_frame_status st = ohets_frame_next(&dec, in->data, in->len, &fr);
+      if (st == OHETS_FRAME_READY) {
+        *off = fr.payload_off;
+        *len = fr.payload_len;
+        return 0;
+      }
+      if (st == OHETS_FRAME_ERROR) {
+        fprintf(stderr, PROG ": %s: the answer is not %s\n", where,
+                unwrapped ? "an X12 interchange" : "in the HETS wrapper (SOH, length, STX, payload, ETX)");
+        return -1;
+      }
+    }
+    int wait = remaining(deadline);
+    if (bare_hets && in->len - *off >= HETS_RECORD_FIXED && wait > RAW_HETS_QUIET_MS)
+      wait = RAW_HETS_QUIET_MS;
+    struct pollfd pf = {fd, POLLIN, 0};
+    int pr = poll(&pf, 1, wait);
+    if (pr < 0 && errno == EINTR)
+      continue;
+    if (pr == 0) {
+      if (bare_hets && in->len - *off >= HETS_RECORD_FIXED) {
+        *len = in->len - *off;
+        return 0;
+      }
+      fprintf(stderr, PROG ": %s: no %sanswer within %d ms\n", where,
+              in->len ? "whole " : "", read_ms);
+      return -1;
+    }
+    uint8_t chunk[65536];
+    ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+    if (r < 0 && (errno == EINTR || errno == EAGAIN))
+      continue;
+    if (r < 0) {
+      fprintf(stderr, PROG ": %s: %s\n", where, err_text(errno));
+      return -1;
+    }
+    if (r == 0) {
+      if (bare_hets && in->len - *off >= HETS_RECORD_FIXED) {
+        *len = in->len - *off;
+        return 0;
+      }
+      if (in->len == 0)
+        fprintf(stderr, PROG ": %s: the server closed the connection without answering\n",
+                where);
+      else
+        fprintf(stderr, PROG ": %s: the server closed the connection in the middle of "
+                        "the answer (%zu bytes read)\n", where, in->len);
+      return -1;
+    }
+    if (ohets_buf_append(in, chunk, (size_t)r) != 0) {
+      fprintf(stderr, PROG ": %s: the answer is larger than %u bytes\n", where, MAX_ANSWER);
+      return -1;
+    }
+  }
+}
+
+/* ------------------------------------------------------------------ */
+
+/* The option getopt complained about, as the user typed it. */
+static const char *option_name(char **argv, int ind, int opt) {
+  static char shortname[3];
+  if (opt > 0 && opt < 256) {
+    shortname[0] = '-';
+    shortname[1] = (char)opt;
+    return shortname;
+  }
+  return argv[ind - 1];
+}
+
+int main(int argc, char **argv) {
+  enum { O_SUB = 256, O_NPI, O_PROV, O_MBI, O_LAST, O_FIRST, O_DOB, O_DATE, O_STC,
+         O_RAW, O_JSON, O_UNWRAPPED, O_CONNECT, O_READ, O_HELP, O_VERSION };
+  static const struct option opts[] = {
+      {"host", required_argument, NULL, 'H'},
+      {"port", required_argument, NULL, 'p'},
+      {"submitter", required_argument, NULL, O_SUB},
+      {"npi", required_argument, NULL, O_NPI},
+      {"provider", required_argument, NULL, O_PROV},
+      {"mbi", required_argument, NULL, O_MBI},
+      {"last", required_argument, NULL, O_LAST},
+      {"first", required_argument, NULL, O_FIRST},
+      {"dob", required_argument, NULL, O_DOB},
+      {"date", required_argument, NULL, O_DATE},
+      {"stc", required_argument, NULL, O_STC},
+      {"raw", no_argument, NULL, O_RAW},
+      {"json", no_argument, NULL, O_JSON},
+      {"unwrapped", no_argument, NULL, O_UNWRAPPED},
+      {"connect-timeout", required_argument, NULL, O_CONNECT},
+      {"read-timeout", required_argument, NULL, O_READ},
+      {"help", no_argument, NULL, O_HELP},
+      {"version", no_argument, NULL, O_VERSION},
+      {NULL, 0, NULL, 0}};
+  options o = {.host = "127.0.0.1", .port = "5270", .submitter = "SUBMITTER01",
+               .npi = "1234567893", .provider = "EXAMPLE CLINIC",
+               .output = OUT_SUMMARY, .connect_ms = 5000, .read_ms = 30000};
+  int outputs = 0, c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":H:p:", opts, NULL)) != -1) {
+    switch (c) {
+    case 'H': o.host = optarg; break;
+    case 'p': o.port = optarg; break;
+    case O_SUB: o.submitter = optarg; break;
+    case O_NPI: o.npi = optarg; break;
+    case O_PROV: o.provider = optarg; break;
+    case O_MBI: o.mbi = optarg; break;
+    case O_LAST: o.last = optarg; break;
+    case O_FIRST: o.first = optarg; break;
+    case O_DOB: o.dob = optarg; break;
+    case O_DATE: o.date = optarg; break;
+    case O_STC: o.stc = optarg; break;
+    case O_RAW: o.output = OUT_RAW; outputs++; break;
+    case O_JSON: o.output = OUT_JSON; outputs++; break;
+    case O_UNWRAPPED: o.unwrapped = 1; break;
+    case O_CONNECT:
+      if (parse_ms(optarg, &o.connect_ms) != 0)
+        return usage_error("%s: milliseconds 1..3600000", "--connect-timeout");
+      break;
+    case O_READ:
+      if (parse_ms(optarg, &o.read_ms) != 0)
+        return usage_error("%s: milliseconds 1..3600000", "--read-timeout");
+      break;
+    case O_HELP: usage(stdout); return 0;
+    case O_VERSION: printf(PROG " " OHETS_VERSION_STRING "\n"); return 0;
+    case ':':
+      return usage_error("%s needs a value", option_name(argv, optind, optopt));
+    default:
+      return usage_error("unknown option %s", option_name(argv, optind, optopt));
+    }
+  }
+  if (outputs > 1)
+    return usage_error("%s", "--raw and --json: choose one");
+  if (argc - optind > 1)
+    return usage_error("%s", "one FILE at most");
+  if (optind < argc)
+    o.file = argv[optind];
+  int rc = check_options(&o);
+  if (rc != 0)
+    return rc;
+
+  int status = 1, fd = -1;
+  json_t *doc = NULL;
+  char where[300], mbi[81] = "";
+  ohets_buf req, wire, in;
+  ohets_buf_init(&req, MAX_FILE);
+  ohets_buf_init(&wire, MAX_FILE + OHETS_FRAME_OVERHEAD);
+  ohets_buf_init(&in, MAX_ANSWER + OHETS_FRAME_OVERHEAD + 1024);
+  snprintf(where, sizeof where, strchr(o.host, ':') ? "[%s]:%s" : "%s:%s", o.host, o.port);
+
+  if (o.file != NULL) {
+    FILE *f = strcmp(o.file, "-") == 0 ? stdin : fopen(o.file, "rb");
+    if (f == NULL) {
+      fprintf(stderr, PROG ": %s: %s\n", o.file, err_text(errno));
+      goto done;
+    }
+    rc = ohets_tool_read_all(f, &req);
+    if (f != stdin)
+      fclose(f);
+    if (rc != 0) {
+      fprintf(stderr, PROG ": %s: %s\n", o.file,
+              rc == -ENOBUFS ? "larger than 64 MiB" : err_text(-rc));
+      goto done;
+    }
+    mbi_of_request(&req, mbi, sizeof mbi);
+  } else {
+    if (build_270(&o, &req) != 0) {
+      fprintf(stderr, PROG ": cannot build the 270: out of memory\n");
+      goto done;
+    }
+    if (validate_built(&req) != 0) {
+      status = 2; /* the options made a request HETS would refuse */
+      goto done;
+    }
+    upper_copy(mbi, sizeof mbi, o.mbi);
+  }
+
+  /* A FILE that already carries the wrapper goes out untouched. */
+  int prewrapped = req.len > 0 && req.data[0] == OHETS_FRAME_SOH;
+  if (o.unwrapped || prewrapped)
+    rc = ohets_buf_append(&wire, req.data ? req.data : (const uint8_t *)"", req.len);
+  else
+    rc = ohets_frame_wrap(&wire, req.data ? req.data : (const uint8_t *)"", req.len);
+  if (rc != 0) {
+    fprintf(stderr, PROG ": cannot frame the request: %s\n", err_text(-rc));
+    goto done;
+  }
+
+  fd = connect_to(o.host, o.port, where, o.connect_ms);
+  if (fd < 0)
+    goto done;
+  if (send_all(fd, wire.data, wire.len, now_ms() + o.read_ms, where) != 0)
+    goto done;
+  size_t off = 0, len = 0;
+  if (read_answer(fd, o.unwrapped && !prewrapped, o.read_ms, where, &in, &off, &len) != 0)
+    goto done;
+  const char *payload = (const char *)in.data + off;
+
+  if (o.output == OUT_RAW) {
+    fwrite(payload, 1, len, stdout);
+    if (isatty(STDOUT_FILENO))
+      fputc('\n', stdout);
+  } else {
+    doc = ohets_query_decode(payload, len, mbi[0] ? mbi : NULL);
+    if (doc == NULL) {
+      fprintf(stderr, PROG ": out of memory decoding the answer\n");
+      goto done;
+    }
+    if (o.output == OUT_JSON) {
+      json_dumpf(doc, stdout, JSON_INDENT(2));
+      fputc('\n', stdout);
+    } else {
+      ohets_query_summary(stdout, doc);
+    }
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, PROG ": stdout: %s\n", err_text(errno));
+    goto done;
+  }
+  status = 0;
+done:
+  if (fd >= 0)
+    close(fd);
+  json_decref(doc);
+  ohets_buf_free(&req);
+  ohets_buf_free(&wire);
+  ohets_buf_free(&in);
+  return status;
+}

@@ -1,0 +1,12 @@
+# hets-query: one eligibility inquiry, the answer in words, X12 or JSON.
+# Included at the end of Makefile.am.  Its test starts the real openhetsd
+# (with hets-db to build the fixture store), so it needs both built.
+bin_PROGRAMS += hets-query
+hets_query_SOURCES = src/tools/hets-query.c src/tools/query.h \
+	src/tools/query_decode.c src/tools/query_summary.c src/tools/query_codes.c \
+	src/tools/tool_util.h src/tools/tool_util.c
+hets_query_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
+hets_query_LDADD = libopenhets.a $(JANSSON_LIBS)
+
+TESTS += tests/tools/query_test.sh
+EXTRA_DIST += tests/tools/query_test.sh
