@@ -102,9 +102,13 @@ int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
   trace_from_request(req, len, trace);
   snprintf(o->isa13, sizeof o->isa13, "%s", trace);
 
-  respond_work *k = ohets__calloc(1, sizeof *k);
+  respond_work *k = ohets__malloc(sizeof *k);
   if (k == NULL)
     return -ENOMEM;
+  /* Everything but the ack's sets, which are cleared as they are used. */
+  memset(k, 0, offsetof(respond_work, ack));
+  ohets__ack_clear(&k->ack);
+  memset(&k->verdict, 0, sizeof *k - offsetof(respond_work, verdict));
   int rc = ohets__x12_parse(&k->x, (const char *)req, len);
   if (rc == -EINVAL) {
     rc = answer_hets(out, o, "HTS00004", trace, ctx);

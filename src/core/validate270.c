@@ -1288,7 +1288,7 @@ int ohets__validate_270(const ohets__x12 *x, const ohets__env *env,
   }
 
   /* A 999 answers. */
-  memset(ack, 0, sizeof *ack);
+  ohets__ack_clear(ack);
   if (gs < nsegs) {
     const ohets__seg *g = &x->segs[gs];
     ohets__el_copy(x, g, 1, ack->gs01, sizeof ack->gs01);

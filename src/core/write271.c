@@ -33,6 +33,13 @@ typedef struct out271 {
 /* ------------------------------------------------------------------ */
 /* Small formatters.                                                   */
 
+/* "CCYYMMDD-CCYYMMDD" from two D8 dates. */
+static void d8_range(const char a[9], const char b[9], char range[18]) {
+  memcpy(range, a, 8);
+  range[8] = '-';
+  memcpy(range + 9, b, 9); /* with its NUL */
+}
+
 /* An X12 R value from hundredths, without trailing zeros or a leading
  * zero: 173600 -> "1736", 41950 -> "419.5", 20 -> ".2", 0 -> "0". */
 static void fmt_hundredths(int64_t v, char dst[32]) {
@@ -75,7 +82,7 @@ static void dtp_period(ohets__w *w, const char *qual, ohets_period p) {
     return;
   }
   ohets__d8(p.end, b);
-  snprintf(range, sizeof range, "%s-%s", a, b);
+  d8_range(a, b, range);
   ohets__w_seg(w, "DTP", qual, "RD8", range, NULL);
 }
 
@@ -88,7 +95,7 @@ static void dtp_dates(ohets__w *w, const char *qual, ohets_date from,
     return;
   }
   ohets__d8(to, b);
-  snprintf(range, sizeof range, "%s-%s", a, b);
+  d8_range(a, b, range);
   ohets__w_seg(w, "DTP", qual, "RD8", range, NULL);
 }
 

@@ -26,13 +26,15 @@ int ohets__isa_delims(const char *p, size_t n, ohets__delims *d) {
   for (size_t i = 0; i < sizeof isa_sep_at; i++)
     if (p[isa_sep_at[i]] != el)
       return -EINVAL;
-  for (size_t i = 4; i < 104; i++) {
-    int at_sep = 0;
-    for (size_t k = 0; k < sizeof isa_sep_at; k++)
-      at_sep |= isa_sep_at[k] == i;
-    if (!at_sep && p[i] == el)
+  /* Between the fixed positions (checked above), no element separator. */
+  size_t from = 4;
+  for (size_t k = 1; k < sizeof isa_sep_at; k++) {
+    if (memchr(p + from, el, isa_sep_at[k] - from) != NULL)
       return -EINVAL;
+    from = (size_t)isa_sep_at[k] + 1;
   }
+  if (memchr(p + from, el, 104 - from) != NULL)
+    return -EINVAL;
   if (seg == el || comp == el || seg == comp)
     return -EINVAL;
   d->element = el;

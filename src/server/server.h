@@ -113,6 +113,25 @@ json_t *ohets_srv_log_event(const char *event, uint64_t session);
 /* Queues obj (reference stolen) for the log thread; never blocks on disk.
  * A full queue drops the line and counts it. */
 void ohets_srv_log_emit(ohets_srv_log *lg, json_t *obj);
+/* The "request" event, the one written per answer: the loop fills this
+ * plain record and the log thread formats it, so the busiest event costs
+ * the loop a copy, not a JSON tree. */
+typedef struct ohets_srv_request_log {
+  char ts[32];
+  uint64_t session, seq;
+  char submitter[16], isa13[10], st02[10];
+  uint64_t bytes_in, bytes_out;
+  ohets_answer answer;
+  unsigned n_aaa;
+  char aaa[OHETS_MAX_AAA][3];
+  uint64_t queue_us, work_us, total_us;
+  char error[9];  /* HETS code or TA105; "" for none */
+  char ack;       /* AK901 of a 999; 0 for none */
+  int overloaded;
+  char mbi_hash[17];
+} ohets_srv_request_log;
+/* Queues a copy of r; never blocks; a full queue drops and counts it. */
+void ohets_srv_log_request(ohets_srv_log *lg, const ohets_srv_request_log *r);
 /* Asks the log thread to reopen the file (logrotate). */
 void ohets_srv_log_reopen(ohets_srv_log *lg);
 /* Writes what is queued, stops the thread, closes the file. */

@@ -214,49 +214,35 @@ static void queue_pop(ohets_srv_conn *c) {
 
 /* ----------------------------------------------------------- log */
 
-static double ns_to_ms(uint64_t ns) {
-  return (double)(ns / 1000u) / 1000.0; /* microsecond resolution */
-}
-
-static void json_set_str_or_null(json_t *o, const char *key, const char *s) {
-  json_object_set_new(o, key, s != NULL && s[0] ? json_string(s) : json_null());
-}
-
 static void log_request(ohets_srv_conn *c, const ohets_outcome *o,
                         size_t bytes_in, size_t bytes_out,
                         uint64_t t_frame, uint64_t t_enqueue, uint64_t t_start,
                         uint64_t t_done, int overloaded, const char *mbi_hash) {
-  json_t *e = ohets_srv_log_event("request", c->id);
-  if (e == NULL)
-    return;
+  ohets_srv_request_log r;
   uint64_t now = uv_hrtime();
-  json_object_set_new(e, "seq", json_integer((json_int_t)c->requests));
-  json_set_str_or_null(e, "submitter", o->submitter);
-  json_set_str_or_null(e, "isa13", o->isa13);
-  json_set_str_or_null(e, "st02", o->st02);
-  json_object_set_new(e, "bytes_in", json_integer((json_int_t)bytes_in));
-  json_object_set_new(e, "bytes_out", json_integer((json_int_t)bytes_out));
-  json_object_set_new(e, "answer", json_string(ohets_answer_name(o->answer)));
-  json_t *aaa = json_array();
-  for (unsigned i = 0; i < o->n_aaa; i++)
-    json_array_append_new(aaa, json_stringn(o->aaa[i], strnlen(o->aaa[i], 3)));
-  json_object_set_new(e, "aaa", aaa);
-  json_object_set_new(e, "queue_ms",
-                      json_real(t_start > t_enqueue ? ns_to_ms(t_start - t_enqueue) : 0));
-  json_object_set_new(e, "work_ms",
-                      json_real(t_done > t_start ? ns_to_ms(t_done - t_start) : 0));
-  json_object_set_new(e, "total_ms", json_real(now > t_frame ? ns_to_ms(now - t_frame) : 0));
+  ohets_srv_ts(r.ts, sizeof r.ts);
+  r.session = c->id;
+  r.seq = c->requests;
+  memcpy(r.submitter, o->submitter, sizeof r.submitter);
+  memcpy(r.isa13, o->isa13, sizeof r.isa13);
+  memcpy(r.st02, o->st02, sizeof r.st02);
+  r.bytes_in = bytes_in;
+  r.bytes_out = bytes_out;
+  r.answer = o->answer;
+  r.n_aaa = o->n_aaa;
+  memcpy(r.aaa, o->aaa, sizeof r.aaa);
+  r.queue_us = t_start > t_enqueue ? (t_start - t_enqueue) / 1000u : 0;
+  r.work_us = t_done > t_start ? (t_done - t_start) / 1000u : 0;
+  r.total_us = now > t_frame ? (now - t_frame) / 1000u : 0;
+  r.error[0] = '\0';
   if (o->answer == OHETS_ANSWER_HETS)
-    json_object_set_new(e, "error", json_string(o->hets_code));
+    snprintf(r.error, sizeof r.error, "%s", o->hets_code);
   else if (o->answer == OHETS_ANSWER_TA1)
-    json_object_set_new(e, "error", json_string(o->ta1_code));
-  if (o->answer == OHETS_ANSWER_999 && o->ack_code)
-    json_object_set_new(e, "ack", json_stringn(&o->ack_code, 1));
-  if (overloaded)
-    json_object_set_new(e, "overloaded", json_true());
-  if (mbi_hash != NULL && mbi_hash[0])
-    json_object_set_new(e, "mbi_hash", json_string(mbi_hash));
-  ohets_srv_log_emit(c->srv->log, e);
+    snprintf(r.error, sizeof r.error, "%s", o->ta1_code);
+  r.ack = o->answer == OHETS_ANSWER_999 ? o->ack_code : 0;
+  r.overloaded = overloaded;
+  snprintf(r.mbi_hash, sizeof r.mbi_hash, "%s", mbi_hash != NULL ? mbi_hash : "");
+  ohets_srv_log_request(c->srv->log, &r);
 }
 
 static void log_close(ohets_srv_conn *c) {
@@ -396,14 +382,31 @@ static void on_write(uv_write_t *req, int status) {
   progress(c, 1);
 }
 
-/* Takes the bytes of *buf (leaving it empty) and writes them. */
+/* Takes the bytes of *buf (leaving it empty) and writes them: at once when
+ * the socket takes them all (the usual case: no request, no callback, and
+ * none of the epoll_ctl calls libuv makes around a queued write), else the
+ * rest through uv_write, whose completion calls progress().  The caller
+ * calls progress() itself after a write that completed here. */
 static int write_owned(ohets_srv_conn *c, ohets_buf *buf) {
+  uv_buf_t b = uv_buf_init((char *)buf->data, (unsigned)buf->len);
+  size_t done = 0;
+  if (c->writes_pending == 0) {
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n < 0 && n != UV_EAGAIN)
+      return n;
+    done = n > 0 ? (size_t)n : 0;
+  }
+  if (done == buf->len) {
+    c->bytes_out += done;
+    ohets_buf_free(buf);
+    return 0;
+  }
   write_req *w = malloc(sizeof *w);
   if (w == NULL)
     return -ENOMEM;
   w->buf = *buf;
   ohets_buf_init(buf, buf->max);
-  uv_buf_t b = uv_buf_init((char *)w->buf.data, (unsigned)w->buf.len);
+  b = uv_buf_init((char *)w->buf.data + done, (unsigned)(w->buf.len - done));
   int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
   if (rc != 0) {
     ohets_buf_free(&w->buf);
@@ -411,7 +414,7 @@ static int write_owned(ohets_srv_conn *c, ohets_buf *buf) {
     return rc;
   }
   c->writes_pending++;
-  c->bytes_out += b.len;
+  c->bytes_out += w->buf.len;
   return 0;
 }
 
@@ -564,7 +567,8 @@ void ohets_srv_on_job_done(void *arg, ohets_srv_job *job) {
       log_request(c, &job->outcome, job->bytes_in, out_len, job->t_frame,
                   job->t_enqueue, job->t_start, job->t_done, job->overloaded,
                   job->mbi_hash);
-      progress(c, 0);
+      /* A write still pending reports its activity when it completes. */
+      progress(c, c->writes_pending == 0);
     }
   }
   ohets_srv_partners_release(job->partners);

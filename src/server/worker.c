@@ -35,6 +35,9 @@ struct ohets_srv_pool {
   pthread_mutex_t mu;          /* guards the job queue and stop */
   pthread_cond_t cv;
   ohets_srv_job *head, *tail;  /* jobs waiting for a worker */
+  unsigned queued;             /* jobs in the queue */
+  unsigned sleeping;           /* workers waiting on cv */
+  unsigned signals;            /* of those, signalled and not yet awake */
   int stop;
   pthread_mutex_t done_mu;     /* guards the finished list */
   ohets_srv_job *done_head, *done_tail;
@@ -156,10 +159,16 @@ static void *worker_main(void *arg) {
   ohets_srv_pool *pool = w->pool;
   for (;;) {
     pthread_mutex_lock(&pool->mu);
-    while (pool->head == NULL && !pool->stop)
+    while (pool->head == NULL && !pool->stop) {
+      pool->sleeping++;
       pthread_cond_wait(&pool->cv, &pool->mu);
+      pool->sleeping--;
+      if (pool->signals > 0)
+        pool->signals--;
+    }
     ohets_srv_job *job = pool->head;
     if (job != NULL) {
+      pool->queued--;
       pool->head = job->next;
       if (pool->head == NULL)
         pool->tail = NULL;
@@ -274,7 +283,17 @@ void ohets_srv_pool_submit(ohets_srv_pool *pool, ohets_srv_job *job) {
   else
     pool->head = job;
   pool->tail = job;
-  pthread_cond_signal(&pool->cv);
+  pool->queued++;
+  /* Wake a worker only when the queue holds more jobs than the workers
+   * already awake will take: each wake is a futex call here and a context
+   * switch there, the largest cost measured on a small machine
+   * (docs/performance.md).  A worker sleeps only on an empty queue, so a
+   * job is never left with every worker asleep. */
+  unsigned awake = pool->n - pool->sleeping + pool->signals;
+  if (pool->queued > awake && pool->sleeping > pool->signals) {
+    pool->signals++;
+    pthread_cond_signal(&pool->cv);
+  }
   pthread_mutex_unlock(&pool->mu);
 }
 
