@@ -43,8 +43,12 @@ static int buf_reserve(ohets_buf *b, size_t extra) {
 }
 
 int ohets_buf_append(ohets_buf *b, const void *p, size_t n) {
-  if (n == 0)
+  if (n <= b->cap - b->len) { /* the common case: room already (cap <= max) */
+    if (n > 0)
+      memcpy(b->data + b->len, p, n);
+    b->len += n;
     return 0;
+  }
   int rc = buf_reserve(b, n);
   if (rc != 0)
     return rc;
@@ -57,7 +61,13 @@ int ohets_buf_puts(ohets_buf *b, const char *s) {
   return ohets_buf_append(b, s, strlen(s));
 }
 
-int ohets_buf_putc(ohets_buf *b, char c) { return ohets_buf_append(b, &c, 1); }
+int ohets_buf_putc(ohets_buf *b, char c) {
+  if (b->len < b->cap) {
+    b->data[b->len++] = (uint8_t)c;
+    return 0;
+  }
+  return ohets_buf_append(b, &c, 1);
+}
 
 int ohets_buf_printf(ohets_buf *b, const char *fmt, ...) {
   char small[256];

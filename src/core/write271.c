@@ -44,16 +44,24 @@ static void d8_range(const char a[9], const char b[9], char range[18]) {
  * zero: 173600 -> "1736", 41950 -> "419.5", 20 -> ".2", 0 -> "0". */
 static void fmt_hundredths(int64_t v, char dst[32]) {
   uint64_t u = v < 0 ? 0 : (uint64_t)v; /* callers skip negatives (not on file) */
-  uint64_t whole = u / 100, frac = u % 100;
-  char w[24] = "";
+  uint64_t whole = u / 100;
+  unsigned frac = (unsigned)(u % 100);
+  char rev[24];
+  size_t n = 0, k = 0;
   if (whole != 0 || frac == 0)
-    snprintf(w, sizeof w, "%llu", (unsigned long long)whole);
-  if (frac == 0)
-    snprintf(dst, 32, "%s", w);
-  else if (frac % 10 == 0)
-    snprintf(dst, 32, "%s.%llu", w, (unsigned long long)(frac / 10));
-  else
-    snprintf(dst, 32, "%s.%02llu", w, (unsigned long long)frac);
+    do {
+      rev[n++] = (char)('0' + whole % 10);
+      whole /= 10;
+    } while (whole != 0);
+  while (n > 0)
+    dst[k++] = rev[--n];
+  if (frac != 0) {
+    dst[k++] = '.';
+    dst[k++] = (char)('0' + frac / 10);
+    if (frac % 10 != 0)
+      dst[k++] = (char)('0' + frac % 10);
+  }
+  dst[k] = '\0';
 }
 
 /* Copies src into dst (size n) with truncation. */

@@ -93,26 +93,52 @@ void ohets__w_isa(ohets__w *w, const ohets__env *req,
                   const ohets_request_ctx *ctx, int ack_ta1) {
   /* The ISA is fixed width and carries the delimiters, so it is written
    * by hand rather than through ohets__w_seg. */
-  char sender[16], receiver[16], date[7], time[5], ctl[10];
-  pad(sender, "CMS", 15);
-  pad(receiver, req->isa06[0] ? req->isa06 : "UNKNOWN", 15);
-  snprintf(date, sizeof date, "%02u%02u%02u", (unsigned)ctx->now.date.year % 100u,
-           ctx->now.date.month % 100u, ctx->now.date.day % 100u);
-  snprintf(time, sizeof time, "%02u%02u", ctx->now.hour % 100u,
-           ctx->now.minute % 100u);
-  snprintf(ctl, sizeof ctl, "%09u", (unsigned)(ctx->control_number % 1000000000u));
   const char *q_sender = req->isa07[0] ? req->isa07 : "ZZ";
   const char *q_receiver = req->isa05[0] ? req->isa05 : "ZZ";
+  if (strlen(q_sender) > 2 || strlen(q_receiver) > 2) {
+    if (w->err == 0)
+      w->err = -EINVAL;
+    return;
+  }
+  /* Field by field into the fixed layout (snprintf here was 6% of a hit). */
   char e = w->d.element;
-  char buf[OHETS__ISA_LEN + 1];
-  int n = snprintf(buf, sizeof buf,
-                   "ISA%c00%c          %c00%c          %c%-2s%c%s%c%-2s%c%s%c%s%c%s"
-                   "%c%c%c00501%c%s%c0%c%c%c%c%c",
-                   e, e, e, e, e, q_sender, e, sender, e, q_receiver, e, receiver,
-                   e, date, e, time, e, w->d.repetition, e, e, ctl, e, e,
-                   req->isa15 == 'T' ? 'T' : 'P', e, w->d.component, w->d.segment);
+  char buf[OHETS__ISA_LEN + 16];
+  char *p = buf;
+#define ISA_FIELD(src, width) (pad(p, (src), (width)), p += (width), *p++ = e)
+  memcpy(p, "ISA", 3);
+  p += 3;
+  *p++ = e;
+  ISA_FIELD("00", 2);
+  ISA_FIELD("", 10);
+  ISA_FIELD("00", 2);
+  ISA_FIELD("", 10);
+  ISA_FIELD(q_sender, 2);
+  ISA_FIELD("CMS", 15);
+  ISA_FIELD(q_receiver, 2);
+  ISA_FIELD(req->isa06[0] ? req->isa06 : "UNKNOWN", 15);
+  digits(p, ctx->now.date.year % 100u, 2);
+  digits(p + 2, ctx->now.date.month % 100u, 2);
+  digits(p + 4, ctx->now.date.day % 100u, 2);
+  p += 6;
+  *p++ = e;
+  digits(p, ctx->now.hour % 100u, 2);
+  digits(p + 2, ctx->now.minute % 100u, 2);
+  p += 4;
+  *p++ = e;
+  *p++ = w->d.repetition;
+  *p++ = e;
+  ISA_FIELD("00501", 5);
+  digits(p, (unsigned)(ctx->control_number % 1000000000u), 9);
+  p += 9;
+  *p++ = e;
+  ISA_FIELD("0", 1);
+  ISA_FIELD(req->isa15 == 'T' ? "T" : "P", 1);
+  *p++ = w->d.component;
+  *p++ = w->d.segment;
+#undef ISA_FIELD
+  size_t n = (size_t)(p - buf);
   if (w->err == 0)
-    w->err = n == OHETS__ISA_LEN ? ohets_buf_append(w->b, buf, (size_t)n) : -EINVAL;
+    w->err = n == OHETS__ISA_LEN ? ohets_buf_append(w->b, buf, n) : -EINVAL;
   if (ack_ta1) {
     char tc[10];
     snprintf(tc, sizeof tc, "%s", req->isa13);
