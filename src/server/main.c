@@ -260,6 +260,7 @@ done:
   }
   if (srv != NULL) {
     ohets_srv_pool_free(srv->pool);
+    ohets_srv_jobs_drain(srv);
     ohets_srv_log_close(srv->log);
     ohets_srv_partners_release(srv->partners);
     free(srv->table);

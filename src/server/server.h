@@ -102,6 +102,11 @@ const char *ohets_srv_framing_name(ohets_framing f);
 int ohets_srv_parse_listen(const char *spec, ohets_srv_listen_cfg *out);
 void ohets_srv_config_free(ohets_srv_config *cfg);
 
+/* A mutex for the short hand-offs between the loop and the worker and log
+ * threads: it spins a little before it sleeps (glibc's adaptive type where
+ * there is one), since a futex sleep costs far more than such a hold. */
+void ohets_srv_mutex_init(pthread_mutex_t *mu);
+
 /* ------------------------------------------------------- session log */
 
 typedef struct ohets_srv_log ohets_srv_log;
@@ -305,6 +310,11 @@ struct ohets_srv_server {
   size_t n_conns;              /* connections in the table */
   uint64_t next_id;
   unsigned jobs_in_flight;     /* jobs handed to the pool, not yet back */
+  ohets_srv_job *spare_jobs;   /* answered jobs kept for reuse, with their
+                                * answer buffers: the loop then never frees
+                                * a worker's allocation (a cross-thread free
+                                * takes the worker's malloc arena lock) */
+  unsigned n_spare_jobs;
   ohets_srv_conn *wait_head, *wait_tail; /* waiting for a job slot */
   ohets_srv_subcount *subs;    /* connections per submitter */
   size_t n_subs, cap_subs;
@@ -318,6 +328,13 @@ struct ohets_srv_server {
   char reload_err[512];
   int reload_rc;
 };
+
+/* Loop thread: a job to fill (a spare one when there is), or NULL. */
+ohets_srv_job *ohets_srv_job_get(ohets_srv_server *srv);
+/* Loop thread: keeps an answered job for reuse, or frees it. */
+void ohets_srv_job_put(ohets_srv_server *srv, ohets_srv_job *job);
+/* Frees the spare jobs (at exit). */
+void ohets_srv_jobs_drain(ohets_srv_server *srv);
 
 /* Connections counted for max_connections per submitter. */
 unsigned ohets_srv_sub_count(ohets_srv_server *srv, const char *submitter);

@@ -382,7 +382,8 @@ static void on_write(uv_write_t *req, int status) {
   progress(c, 1);
 }
 
-/* Takes the bytes of *buf (leaving it empty) and writes them: at once when
+/* Takes the bytes of *buf (leaving it empty, its memory still the
+ * caller's to free) and writes them: at once when
  * the socket takes them all (the usual case: no request, no callback, and
  * none of the epoll_ctl calls libuv makes around a queued write), else the
  * rest through uv_write, whose completion calls progress().  The caller
@@ -398,7 +399,7 @@ static int write_owned(ohets_srv_conn *c, ohets_buf *buf) {
   }
   if (done == buf->len) {
     c->bytes_out += done;
-    ohets_buf_free(buf);
+    buf->len = 0; /* the caller keeps (or frees) the buffer itself */
     return 0;
   }
   write_req *w = malloc(sizeof *w);
@@ -531,7 +532,7 @@ static void dispatch_head(ohets_srv_conn *c) {
     wait_push(c);
     return;
   }
-  ohets_srv_job *job = calloc(1, sizeof *job);
+  ohets_srv_job *job = ohets_srv_job_get(srv);
   if (job == NULL) {
     close_now(c, OHETS_SRV_REASON_PROTOCOL);
     return;
@@ -572,7 +573,7 @@ void ohets_srv_on_job_done(void *arg, ohets_srv_job *job) {
     }
   }
   ohets_srv_partners_release(job->partners);
-  ohets_srv_job_free(job);
+  ohets_srv_job_put(srv, job);
   wake_waiters(srv);
 }
 

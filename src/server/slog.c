@@ -267,7 +267,7 @@ int ohets_srv_log_open(ohets_srv_log **out, const char *path,
       goto fail;
     }
   }
-  pthread_mutex_init(&lg->mu, NULL);
+  ohets_srv_mutex_init(&lg->mu);
   pthread_cond_init(&lg->cv, NULL);
   if ((rc = pthread_create(&lg->thread, NULL, log_main, lg)) != 0) {
     snprintf(err, errsz, "session log: cannot start thread: %s", strerror(rc));

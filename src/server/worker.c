@@ -26,7 +26,18 @@ typedef struct worker {
   ohets_store *store; /* this thread's handle; NULL: unavailable */
   pthread_t thread;
   int started;
+  ohets_buf payload;     /* the core's answer before wrapping, reused */
+  unsigned unannounced;  /* finished jobs the loop has not been woken for */
+  uint64_t first_unannounced; /* uv_hrtime() of the oldest of those */
 } worker;
+
+/* While more jobs wait, a worker wakes the loop for its finished ones at
+ * most every ANNOUNCE_BATCH jobs or ANNOUNCE_DELAY_NS: one wake (an
+ * eventfd write, and a context switch when the loop sleeps) per batch
+ * instead of per answer.  It always wakes the loop before it sleeps, so an
+ * answer waits at most that long, and never for the next request. */
+#define ANNOUNCE_BATCH 16
+#define ANNOUNCE_DELAY_NS 50000u /* 50 us */
 
 struct ohets_srv_pool {
   const ohets_srv_config *cfg;
@@ -55,6 +66,53 @@ void ohets_srv_job_free(ohets_srv_job *job) {
   ohets_buf_free(&job->answer);
   memset(&job->outcome, 0, sizeof job->outcome);
   free(job);
+}
+
+void ohets_srv_mutex_init(pthread_mutex_t *mu) {
+  pthread_mutexattr_t attr;
+  pthread_mutexattr_init(&attr);
+#ifdef PTHREAD_MUTEX_ADAPTIVE_NP
+  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
+#endif
+  pthread_mutex_init(mu, &attr);
+  pthread_mutexattr_destroy(&attr);
+}
+
+#define SPARE_JOBS_MAX 1024
+
+ohets_srv_job *ohets_srv_job_get(ohets_srv_server *srv) {
+  ohets_srv_job *job = srv->spare_jobs;
+  if (job == NULL)
+    return calloc(1, sizeof *job);
+  srv->spare_jobs = job->next;
+  srv->n_spare_jobs--;
+  ohets_buf answer = job->answer; /* keeps its memory for the next answer */
+  memset(job, 0, sizeof *job);
+  job->answer = answer;
+  job->answer.len = 0;
+  return job;
+}
+
+void ohets_srv_job_put(ohets_srv_server *srv, ohets_srv_job *job) {
+  if (srv->n_spare_jobs >= SPARE_JOBS_MAX) {
+    ohets_srv_job_free(job);
+    return;
+  }
+  free(job->req); /* the loop's own allocation */
+  job->req = NULL;
+  memset(&job->outcome, 0, sizeof job->outcome);
+  job->next = srv->spare_jobs;
+  srv->spare_jobs = job;
+  srv->n_spare_jobs++;
+}
+
+void ohets_srv_jobs_drain(ohets_srv_server *srv) {
+  while (srv->spare_jobs != NULL) {
+    ohets_srv_job *job = srv->spare_jobs;
+    srv->spare_jobs = job->next;
+    ohets_srv_job_free(job);
+  }
+  srv->n_spare_jobs = 0;
 }
 
 /* ---------------------------------------------------- partner hooks */
@@ -104,7 +162,9 @@ static void run_job(worker *w, ohets_srv_job *job) {
   ohets_srv_pool *pool = w->pool;
   const ohets_srv_config *cfg = pool->cfg;
   job->t_start = uv_hrtime();
-  ohets_buf_init(&job->answer, ANSWER_MAX);
+  if (job->answer.data == NULL)
+    ohets_buf_init(&job->answer, ANSWER_MAX);
+  job->answer.len = 0; /* a reused job brings its buffer */
   uint64_t waited_ms = (job->t_start - job->t_enqueue) / 1000000u;
   job->overloaded = w->store == NULL || waited_ms > cfg->queue_budget_ms;
 
@@ -131,8 +191,10 @@ static void run_job(worker *w, ohets_srv_job *job) {
   ctx.control_number = next_control(pool);
   ctx.overloaded = job->overloaded;
 
-  ohets_buf payload;
-  ohets_buf_init(&payload, ANSWER_MAX);
+  ohets_buf payload = w->payload; /* this thread's, reused per job */
+  if (payload.data == NULL)
+    ohets_buf_init(&payload, ANSWER_MAX);
+  payload.len = 0;
   int rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
   if (rc != 0 && !ctx.overloaded) {
     /* Out of memory or room: the small overloaded answer may still fit. */
@@ -149,7 +211,10 @@ static void run_job(worker *w, ohets_srv_job *job) {
   }
   /* The MBI stays in this thread: the loop gets its keyed hash at most. */
   memset(job->outcome.mbi, 0, sizeof job->outcome.mbi);
-  ohets_buf_free(&payload);
+  if (payload.data != NULL)
+    memset(payload.data, 0, payload.len);
+  payload.len = 0;
+  w->payload = payload;
   job->rc = rc;
   job->t_done = uv_hrtime();
 }
@@ -159,6 +224,12 @@ static void *worker_main(void *arg) {
   ohets_srv_pool *pool = w->pool;
   for (;;) {
     pthread_mutex_lock(&pool->mu);
+    if (pool->head == NULL && w->unannounced > 0) {
+      pthread_mutex_unlock(&pool->mu);
+      w->unannounced = 0;
+      uv_async_send(&pool->done_async);
+      pthread_mutex_lock(&pool->mu);
+    }
     while (pool->head == NULL && !pool->stop) {
       pool->sleeping++;
       pthread_cond_wait(&pool->cv, &pool->mu);
@@ -188,8 +259,17 @@ static void *worker_main(void *arg) {
       pool->done_head = job;
     pool->done_tail = job;
     pthread_mutex_unlock(&pool->done_mu);
-    uv_async_send(&pool->done_async);
+    uint64_t t_done = job->t_done; /* the job is the loop's now */
+    if (w->unannounced++ == 0)
+      w->first_unannounced = t_done;
+    if (w->unannounced >= ANNOUNCE_BATCH ||
+        t_done - w->first_unannounced >= ANNOUNCE_DELAY_NS) {
+      w->unannounced = 0;
+      uv_async_send(&pool->done_async);
+    }
   }
+  if (w->unannounced > 0)
+    uv_async_send(&pool->done_async);
   return NULL;
 }
 
@@ -240,9 +320,9 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
       goto fail;
     }
   }
-  pthread_mutex_init(&pool->mu, NULL);
+  ohets_srv_mutex_init(&pool->mu);
   pthread_cond_init(&pool->cv, NULL);
-  pthread_mutex_init(&pool->done_mu, NULL);
+  ohets_srv_mutex_init(&pool->done_mu);
   rc = uv_async_init(loop, &pool->done_async, on_done_async);
   if (rc != 0) {
     snprintf(err, errsz, "worker pool: %s", uv_strerror(rc));
@@ -318,9 +398,11 @@ void ohets_srv_pool_stop(ohets_srv_pool *pool) {
 void ohets_srv_pool_free(ohets_srv_pool *pool) {
   if (pool == NULL)
     return;
-  for (unsigned i = 0; i < pool->n; i++)
+  for (unsigned i = 0; i < pool->n; i++) {
     if (pool->workers[i].store != NULL)
       ohets_store_close(pool->workers[i].store);
+    ohets_buf_free(&pool->workers[i].payload);
+  }
   pthread_mutex_destroy(&pool->mu);
   pthread_cond_destroy(&pool->cv);
   pthread_mutex_destroy(&pool->done_mu);
