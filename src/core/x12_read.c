@@ -78,26 +78,28 @@ int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
     if (i >= n)
       break;
     size_t start = i;
-    while (i < n && p[i] != x->d.segment)
-      i++;
-    if (i >= n) {
+    const char *term = memchr(p + i, x->d.segment, n - i);
+    if (term == NULL) {
       x->unterminated = 1;
       x->trailing = n - start;
       break;
     }
+    i = (size_t)(term - p);
     ohets__seg *s = &x->segs[x->nsegs];
     s->off = (uint32_t)start;
     s->len = (uint32_t)(i - start);
     s->first_elem = (uint32_t)x->nelems;
     s->ordinal = (uint32_t)(x->nsegs + 1);
     size_t es = start;
-    for (size_t k = start; k <= i; k++) {
-      if (k == i || p[k] == x->d.element) {
-        ohets__span *e = &x->elems[x->nelems++];
-        e->off = (uint32_t)es;
-        e->len = (uint32_t)(k - es);
-        es = k + 1;
-      }
+    for (;;) {
+      const char *sep = memchr(p + es, x->d.element, i - es);
+      size_t end = sep != NULL ? (size_t)(sep - p) : i;
+      ohets__span *e = &x->elems[x->nelems++];
+      e->off = (uint32_t)es;
+      e->len = (uint32_t)(end - es);
+      if (sep == NULL)
+        break;
+      es = end + 1;
     }
     s->nelem = (uint32_t)(x->nelems - s->first_elem);
     x->nsegs++;
