@@ -50,8 +50,10 @@ struct ohets_srv_pool {
   unsigned sleeping;           /* workers waiting on cv */
   unsigned signals;            /* of those, signalled and not yet awake */
   int stop;
-  pthread_mutex_t done_mu;     /* guards the finished list */
-  ohets_srv_job *done_head, *done_tail;
+  /* Finished jobs, newest first: workers push with a compare-and-swap,
+   * the loop takes the whole stack with one exchange (no lock, so no
+   * worker ever sleeps on one behind the loop). */
+  _Atomic(ohets_srv_job *) done_top;
   uv_async_t done_async;       /* wakes the loop for finished jobs */
   ohets_srv_done_fn done;
   void *done_arg;
@@ -252,14 +254,12 @@ static void *worker_main(void *arg) {
     if (job == NULL)
       continue;
     run_job(w, job);
-    pthread_mutex_lock(&pool->done_mu);
-    if (pool->done_tail != NULL)
-      pool->done_tail->next = job;
-    else
-      pool->done_head = job;
-    pool->done_tail = job;
-    pthread_mutex_unlock(&pool->done_mu);
-    uint64_t t_done = job->t_done; /* the job is the loop's now */
+    uint64_t t_done = job->t_done; /* the job is the loop's once pushed */
+    job->next = atomic_load_explicit(&pool->done_top, memory_order_relaxed);
+    while (!atomic_compare_exchange_weak_explicit(&pool->done_top, &job->next, job,
+                                                  memory_order_release,
+                                                  memory_order_relaxed))
+      ;
     if (w->unannounced++ == 0)
       w->first_unannounced = t_done;
     if (w->unannounced >= ANNOUNCE_BATCH ||
@@ -276,10 +276,15 @@ static void *worker_main(void *arg) {
 /* Loop thread: hands every finished job to the server. */
 static void on_done_async(uv_async_t *h) {
   ohets_srv_pool *pool = h->data;
-  pthread_mutex_lock(&pool->done_mu);
-  ohets_srv_job *job = pool->done_head;
-  pool->done_head = pool->done_tail = NULL;
-  pthread_mutex_unlock(&pool->done_mu);
+  ohets_srv_job *top = atomic_exchange_explicit(&pool->done_top, NULL,
+                                                memory_order_acquire);
+  ohets_srv_job *job = NULL; /* oldest first */
+  while (top != NULL) {
+    ohets_srv_job *next = top->next;
+    top->next = job;
+    job = top;
+    top = next;
+  }
   while (job != NULL) {
     ohets_srv_job *next = job->next;
     job->next = NULL;
@@ -322,7 +327,7 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
   }
   ohets_srv_mutex_init(&pool->mu);
   pthread_cond_init(&pool->cv, NULL);
-  ohets_srv_mutex_init(&pool->done_mu);
+  atomic_init(&pool->done_top, NULL);
   rc = uv_async_init(loop, &pool->done_async, on_done_async);
   if (rc != 0) {
     snprintf(err, errsz, "worker pool: %s", uv_strerror(rc));
@@ -344,7 +349,6 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
 fail_sync:
   pthread_mutex_destroy(&pool->mu);
   pthread_cond_destroy(&pool->cv);
-  pthread_mutex_destroy(&pool->done_mu);
 fail:
   for (unsigned i = 0; i < pool->n; i++)
     if (pool->workers[i].store != NULL)
@@ -405,7 +409,6 @@ void ohets_srv_pool_free(ohets_srv_pool *pool) {
   }
   pthread_mutex_destroy(&pool->mu);
   pthread_cond_destroy(&pool->cv);
-  pthread_mutex_destroy(&pool->done_mu);
   /* Nothing should be left; free defensively. */
   while (pool->head != NULL) {
     ohets_srv_job *j = pool->head;
