@@ -47,6 +47,13 @@ struct ohets_srv_pool {
   pthread_cond_t cv;
   ohets_srv_job *head, *tail;  /* jobs waiting for a worker */
   unsigned queued;             /* jobs in the queue */
+  /* Loop thread only: jobs submitted since the loop last went to poll,
+   * moved to the queue in one go by flush_submitted() (a uv_prepare
+   * callback, so before the loop can block): one lock and at most one
+   * wake per loop iteration rather than per request. */
+  ohets_srv_job *sub_head, *sub_tail;
+  unsigned sub_n;
+  uv_prepare_t flush;
   unsigned sleeping;           /* workers waiting on cv */
   unsigned signals;            /* of those, signalled and not yet awake */
   int stop;
@@ -293,6 +300,33 @@ static void on_done_async(uv_async_t *h) {
   }
 }
 
+static void flush_submitted(ohets_srv_pool *pool) {
+  if (pool->sub_n == 0)
+    return;
+  pthread_mutex_lock(&pool->mu);
+  if (pool->tail != NULL)
+    pool->tail->next = pool->sub_head;
+  else
+    pool->head = pool->sub_head;
+  pool->tail = pool->sub_tail;
+  pool->queued += pool->sub_n;
+  /* Wake workers only while the queue holds more jobs than the workers
+   * already awake will take: each wake is a futex call here and a context
+   * switch there, the largest cost measured on a small machine
+   * (docs/performance.md).  A worker sleeps only on an empty queue, so a
+   * job is never left with every worker asleep. */
+  while (pool->queued > pool->n - pool->sleeping + pool->signals &&
+         pool->sleeping > pool->signals) {
+    pool->signals++;
+    pthread_cond_signal(&pool->cv);
+  }
+  pthread_mutex_unlock(&pool->mu);
+  pool->sub_head = pool->sub_tail = NULL;
+  pool->sub_n = 0;
+}
+
+static void on_flush(uv_prepare_t *h) { flush_submitted(h->data); }
+
 int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
                          const ohets_srv_config *cfg, ohets_srv_done_fn done,
                          void *arg, char *err, size_t errsz) {
@@ -334,6 +368,10 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
     goto fail_sync;
   }
   pool->done_async.data = pool;
+  uv_prepare_init(loop, &pool->flush);
+  pool->flush.data = pool;
+  uv_prepare_start(&pool->flush, on_flush);
+  uv_unref((uv_handle_t *)&pool->flush); /* never what keeps the loop alive */
   for (unsigned i = 0; i < pool->n; i++) {
     rc = pthread_create(&pool->workers[i].thread, NULL, worker_main, &pool->workers[i]);
     if (rc != 0) {
@@ -361,29 +399,21 @@ fail:
 void ohets_srv_pool_submit(ohets_srv_pool *pool, ohets_srv_job *job) {
   job->next = NULL;
   job->t_enqueue = uv_hrtime();
-  pthread_mutex_lock(&pool->mu);
-  if (pool->tail != NULL)
-    pool->tail->next = job;
+  if (pool->sub_tail != NULL)
+    pool->sub_tail->next = job;
   else
-    pool->head = job;
-  pool->tail = job;
-  pool->queued++;
-  /* Wake a worker only when the queue holds more jobs than the workers
-   * already awake will take: each wake is a futex call here and a context
-   * switch there, the largest cost measured on a small machine
-   * (docs/performance.md).  A worker sleeps only on an empty queue, so a
-   * job is never left with every worker asleep. */
-  unsigned awake = pool->n - pool->sleeping + pool->signals;
-  if (pool->queued > awake && pool->sleeping > pool->signals) {
-    pool->signals++;
-    pthread_cond_signal(&pool->cv);
-  }
-  pthread_mutex_unlock(&pool->mu);
+    pool->sub_head = job;
+  pool->sub_tail = job;
+  pool->sub_n++;
 }
+
 
 void ohets_srv_pool_stop(ohets_srv_pool *pool) {
   if (pool == NULL)
     return;
+  flush_submitted(pool); /* owed answers too */
+  uv_prepare_stop(&pool->flush);
+  uv_close((uv_handle_t *)&pool->flush, NULL);
   pthread_mutex_lock(&pool->mu);
   pool->stop = 1;
   pthread_cond_broadcast(&pool->cv);
