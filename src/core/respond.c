@@ -40,7 +40,7 @@ static void trace_from_request(const uint8_t *req, size_t len, char *dst) {
 static int answer_hets(ohets_buf *out, ohets_outcome *o, const char *code,
                        const char *trace, const ohets_request_ctx *ctx) {
   o->answer = OHETS_ANSWER_HETS;
-  snprintf(o->hets_code, sizeof o->hets_code, "%s", code);
+  ohets__copy(o->hets_code, sizeof o->hets_code, code);
   return ohets_hets_error_write(out, code, trace[0] ? trace : NULL, &ctx->now);
 }
 
@@ -90,7 +90,7 @@ static int answer_271(ohets_buf *out, respond_work *k,
   o->found = k->verdict.found;
   for (unsigned i = 0; i < k->verdict.n_aaa && o->n_aaa < OHETS_MAX_AAA; i++)
     memcpy(o->aaa[o->n_aaa++], k->verdict.aaa[i].code, 3);
-  snprintf(o->mbi, sizeof o->mbi, "%.11s", k->req.sub_id);
+  ohets__copy(o->mbi, sizeof o->mbi, k->req.sub_id); /* 11 at most */
   return w.err;
 }
 
@@ -100,7 +100,7 @@ int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
   size_t mark = out->len;
   char trace[10];
   trace_from_request(req, len, trace);
-  snprintf(o->isa13, sizeof o->isa13, "%s", trace);
+  ohets__copy(o->isa13, sizeof o->isa13, trace);
 
   respond_work *k = ohets__malloc(sizeof *k);
   if (k == NULL)
@@ -122,10 +122,10 @@ int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
     goto done;
 
   const char *ta1 = ohets__envelope_check(&k->x, &k->env);
-  snprintf(o->submitter, sizeof o->submitter, "%s", k->env.isa06);
+  ohets__copy(o->submitter, sizeof o->submitter, k->env.isa06);
   if (ta1 != NULL) {
     o->answer = OHETS_ANSWER_TA1;
-    snprintf(o->ta1_code, sizeof o->ta1_code, "%s", ta1);
+    ohets__copy(o->ta1_code, sizeof o->ta1_code, ta1);
     rc = ohets__write_ta1(out, &k->env, ta1, ctx);
     goto done;
   }
@@ -141,8 +141,8 @@ int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
   rc = ohets__validate_270(&k->x, &k->env, &k->req, &k->ack);
   if (rc < 0)
     goto done;
-  snprintf(o->st02, sizeof o->st02, "%s",
-           rc == 0 ? k->req.st02 : (k->ack.n_set ? k->ack.set[0].st02 : ""));
+  ohets__copy(o->st02, sizeof o->st02,
+              rc == 0 ? k->req.st02 : (k->ack.n_set ? k->ack.set[0].st02 : ""));
   rc = rc == 1 ? answer_999(out, k, ctx, o) : answer_271(out, k, ctx, o);
 
 done:

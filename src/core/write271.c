@@ -114,11 +114,7 @@ static void dtp_dates(ohets__w *w, const char *qual, ohets_date from,
  * blanked by ohets__w_segv. */
 static void seg_structured(ohets__w *w, const char *id, const char *const *el,
                            size_t n) {
-  ohets__delims saved = w->d;
-  w->d.repetition = '\0'; /* '\0' ends a value, so it never matches data */
-  w->d.component = '\0';
-  ohets__w_segv(w, id, el, n);
-  w->d = saved;
+  ohets__w_segv_structured(w, id, el, n);
 }
 
 /* Copies src into dst (size n), blanking every delimiter byte. */
@@ -301,7 +297,7 @@ static void days_left(out271 *o, const char *eb01, const char *stc,
     return;
   if (per_day_cents >= 0)
     fmt_hundredths(per_day_cents, amt);
-  snprintf(qty, sizeof qty, "%d", days);
+  ohets__u32(qty, (uint32_t)days, 1); /* days >= 0 here */
   ohets__w_seg(o->w, "EB", eb01, "IND", stc, "MA", "", eb06, amt, "", "DY", qty,
                NULL);
 }
@@ -564,10 +560,10 @@ void ohets__write_271(ohets__w *w, const ohets__270 *req, const ohets__env *env,
   unsigned first = w->count;
   char st02[12], date[9], time[5], trace[12], count[12];
 
-  snprintf(st02, sizeof st02, "%04u", (unsigned)(st_control % 1000000000u));
+  ohets__u32(st02, (uint32_t)(st_control % 1000000000u), 4);
   ohets__d8(ctx->now.date, date);
-  snprintf(time, sizeof time, "%02u%02u", ctx->now.hour % 100u,
-           ctx->now.minute % 100u);
+  ohets__u32(time, ctx->now.hour % 100u, 2);
+  ohets__u32(time + 2, ctx->now.minute % 100u, 2);
   ohets__w_seg(w, "ST", "271", st02, "005010X279A1", NULL);
   ohets__w_seg(w, "BHT", "0022", "11", req->bht03, date, time, NULL);
 
@@ -595,13 +591,12 @@ void ohets__write_271(ohets__w *w, const ohets__270 *req, const ohets__env *env,
   for (unsigned i = 0; i < req->n_trn && i < OHETS__MAX_TRN; i++)
     ohets__w_seg(w, "TRN", "2", req->trn[i].ref, req->trn[i].orig,
                  req->trn[i].supp, NULL);
-  snprintf(trace, sizeof trace, "%09u",
-           (unsigned)(ctx->control_number % 1000000000u));
+  ohets__u32(trace, (uint32_t)(ctx->control_number % 1000000000u), 9);
   ohets__w_seg(w, "TRN", "1", trace, CMS_TRN_ORIGINATOR, NULL);
   collect_stc(&o);
   subscriber(&o);
 
 trailer:
-  snprintf(count, sizeof count, "%u", w->count - first + 1);
+  ohets__u32(count, w->count - first + 1, 1);
   ohets__w_seg(w, "SE", count, st02, NULL);
 }

@@ -118,9 +118,16 @@ typedef struct ohets__w {
   ohets__delims d;
   unsigned count; /* segments written since the last ohets__w_count_reset */
   int err;        /* first append error, sticky */
+  uint8_t stop[256]; /* 1 for NUL and the four delimiters: where a value's
+                      * run of plain bytes ends */
 } ohets__w;
 
 void ohets__w_init(ohets__w *w, ohets_buf *b, ohets__delims d);
+/* Like ohets__w_segv, but the repetition and component separators inside
+ * the values are written as they are (composites and repeats the caller
+ * built from cleaned pieces); element and segment bytes are still blanked. */
+void ohets__w_segv_structured(ohets__w *w, const char *id,
+                              const char *const *el, size_t n);
 /* Writes one segment: id then the element strings, NULL-terminated list.
  * Trailing empty elements are dropped; delimiter bytes inside values are
  * replaced by blanks so data can never break the structure.  A NULL
@@ -144,5 +151,10 @@ void ohets__w_iea(ohets__w *w, unsigned groups, const ohets_request_ctx *ctx);
 
 /* Formats d as CCYYMMDD into dst[9]. */
 void ohets__d8(ohets_date d, char dst[9]);
+/* v in decimal, zero-padded to at least `width` digits, NUL-terminated
+ * (dst holds 11 bytes); returns the length.  The hot paths' snprintf. */
+size_t ohets__u32(char *dst, uint32_t v, unsigned width);
+/* Bounded copy: at most size - 1 bytes of src, always NUL-terminated. */
+void ohets__copy(char *dst, size_t size, const char *src);
 
 #endif

@@ -12,24 +12,28 @@ void ohets__w_init(ohets__w *w, ohets_buf *b, ohets__delims d) {
   w->d = d;
   w->count = 0;
   w->err = 0;
+  memset(w->stop, 0, sizeof w->stop);
+  w->stop[0] = 1;
+  w->stop[(unsigned char)d.element] = 1;
+  w->stop[(unsigned char)d.segment] = 1;
+  w->stop[(unsigned char)d.repetition] = 1;
+  w->stop[(unsigned char)d.component] = 1;
 }
 
 static void w_value(ohets__w *w, const char *v) {
   /* Copy in runs; a delimiter byte inside data becomes a blank. */
-  const char *run = v;
-  for (const char *c = v;; c++) {
-    int end = *c == '\0';
-    int delim = !end && (*c == w->d.element || *c == w->d.segment ||
-                         *c == w->d.repetition || *c == w->d.component);
-    if (end || delim) {
-      if (c > run && w->err == 0)
-        w->err = ohets_buf_append(w->b, run, (size_t)(c - run));
-      if (end)
-        return;
-      if (w->err == 0)
-        w->err = ohets_buf_putc(w->b, ' ');
-      run = c + 1;
-    }
+  const unsigned char *c = (const unsigned char *)v;
+  for (;;) {
+    const unsigned char *run = c;
+    while (!w->stop[*c])
+      c++;
+    if (c > run && w->err == 0)
+      w->err = ohets_buf_append(w->b, run, (size_t)(c - run));
+    if (*c == '\0')
+      return;
+    if (w->err == 0)
+      w->err = ohets_buf_putc(w->b, ' ');
+    c++;
   }
 }
 
@@ -62,6 +66,21 @@ void ohets__w_seg(ohets__w *w, const char *id, ...) {
   ohets__w_segv(w, id, el, n);
 }
 
+void ohets__w_segv_structured(ohets__w *w, const char *id,
+                              const char *const *el, size_t n) {
+  unsigned char rep = (unsigned char)w->d.repetition;
+  unsigned char comp = (unsigned char)w->d.component;
+  if (rep != 0)
+    w->stop[rep] = 0;
+  if (comp != 0)
+    w->stop[comp] = 0;
+  ohets__w_segv(w, id, el, n);
+  if (rep != 0)
+    w->stop[rep] = 1;
+  if (comp != 0)
+    w->stop[comp] = 1;
+}
+
 /* Composite and repeated values are written raw by callers that build them
  * with the right separators; this helper pads ISA fields. */
 static void pad(char *dst, const char *src, size_t width) {
@@ -78,6 +97,29 @@ static void digits(char *dst, unsigned v, unsigned n) {
     dst[n] = (char)('0' + v % 10u);
     v /= 10u;
   }
+}
+
+size_t ohets__u32(char *dst, uint32_t v, unsigned width) {
+  char rev[10];
+  unsigned n = 0;
+  do {
+    rev[n++] = (char)('0' + v % 10u);
+    v /= 10u;
+  } while (v != 0);
+  while (n < width && n < sizeof rev)
+    rev[n++] = '0';
+  for (unsigned i = 0; i < n; i++)
+    dst[i] = rev[n - 1 - i];
+  dst[n] = '\0';
+  return n;
+}
+
+void ohets__copy(char *dst, size_t size, const char *src) {
+  if (size == 0)
+    return;
+  size_t n = strnlen(src, size - 1);
+  memcpy(dst, src, n);
+  dst[n] = '\0';
 }
 
 void ohets__d8(ohets_date d, char dst[9]) {
@@ -141,7 +183,7 @@ void ohets__w_isa(ohets__w *w, const ohets__env *req,
     w->err = n == OHETS__ISA_LEN ? ohets_buf_append(w->b, buf, n) : -EINVAL;
   if (ack_ta1) {
     char tc[10];
-    snprintf(tc, sizeof tc, "%s", req->isa13);
+    ohets__copy(tc, sizeof tc, req->isa13);
     ohets__w_seg(w, "TA1", tc, req->isa09, req->isa10, "A", "000", NULL);
   }
 }
@@ -151,9 +193,10 @@ void ohets__w_gs(ohets__w *w, const ohets__env *req,
                  const char *version) {
   char date[9], time[5], ctl[10];
   ohets__d8(ctx->now.date, date);
-  snprintf(time, sizeof time, "%02u%02u", ctx->now.hour % 100u,
-           ctx->now.minute % 100u);
-  snprintf(ctl, sizeof ctl, "%u", (unsigned)(ctx->control_number % 1000000000u));
+  digits(time, ctx->now.hour % 100u, 2);
+  digits(time + 2, ctx->now.minute % 100u, 2);
+  time[4] = '\0';
+  ohets__u32(ctl, (uint32_t)(ctx->control_number % 1000000000u), 1);
   ohets__w_seg(w, "GS", functional_id, req->gs03[0] ? req->gs03 : "CMS",
                req->gs02[0] ? req->gs02 : (req->isa06[0] ? req->isa06 : "UNKNOWN"),
                date, time, ctl, "X", version, NULL);
@@ -161,14 +204,14 @@ void ohets__w_gs(ohets__w *w, const ohets__env *req,
 
 void ohets__w_ge(ohets__w *w, unsigned sets, const ohets_request_ctx *ctx) {
   char n[12], ctl[10];
-  snprintf(n, sizeof n, "%u", sets);
-  snprintf(ctl, sizeof ctl, "%u", (unsigned)(ctx->control_number % 1000000000u));
+  ohets__u32(n, sets, 1);
+  ohets__u32(ctl, (uint32_t)(ctx->control_number % 1000000000u), 1);
   ohets__w_seg(w, "GE", n, ctl, NULL);
 }
 
 void ohets__w_iea(ohets__w *w, unsigned groups, const ohets_request_ctx *ctx) {
   char n[12], ctl[10];
-  snprintf(n, sizeof n, "%u", groups);
-  snprintf(ctl, sizeof ctl, "%09u", (unsigned)(ctx->control_number % 1000000000u));
+  ohets__u32(n, groups, 1);
+  ohets__u32(ctl, (uint32_t)(ctx->control_number % 1000000000u), 9);
   ohets__w_seg(w, "IEA", n, ctl, NULL);
 }
