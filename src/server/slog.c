@@ -23,11 +23,19 @@
 #define LOG_BATCH 256
 #define LOG_GATHER_NS 2000000L /* 2 ms: a line is never later than that */
 
+/* A request record's memory.  Written records go back to the loop through
+ * a lock-free stack instead of free(): a free from the log thread into the
+ * loop's malloc arena would take that arena's lock. */
+typedef struct req_node {
+  struct req_node *next;
+  ohets_srv_request_log r;
+} req_node;
+
 /* One queued event: a JSON object, or a request record (the common case,
  * formatted by write_request without building a JSON tree). */
 typedef struct log_item {
   json_t *obj;
-  ohets_srv_request_log *req;
+  req_node *req;
 } log_item;
 
 struct ohets_srv_log {
@@ -44,6 +52,8 @@ struct ohets_srv_log {
   int is_stdout;
   int write_failed;      /* a write error was reported on stderr */
   char path[4096];
+  _Atomic(req_node *) spent; /* written records, for reuse (log thread pushes) */
+  req_node *spare;           /* loop only: records ready to fill */
 };
 
 void ohets_srv_ts(char *buf, size_t n) {
@@ -272,11 +282,15 @@ static void *log_main(void *arg) {
       fflush(lg->f);
       reopen_file(lg);
     }
+    req_node *spent_first = NULL, *spent_last = NULL;
     for (unsigned i = 0; i < n; i++) {
       if (batch[i].req != NULL) {
-        write_request(lg, batch[i].req, dropped);
+        write_request(lg, &batch[i].req->r, dropped);
         dropped = 0;
-        free(batch[i].req);
+        batch[i].req->next = spent_first;
+        spent_first = batch[i].req;
+        if (spent_last == NULL)
+          spent_last = spent_first;
         continue;
       }
       char *line = json_dumps(batch[i].obj, JSON_COMPACT | JSON_PRESERVE_ORDER |
@@ -289,6 +303,13 @@ static void *log_main(void *arg) {
       write_line(lg, line, dropped);
       dropped = 0;
       free(line);
+    }
+    if (spent_first != NULL) { /* the whole chain back in one exchange */
+      spent_last->next = atomic_load_explicit(&lg->spent, memory_order_relaxed);
+      while (!atomic_compare_exchange_weak_explicit(&lg->spent, &spent_last->next,
+                                                    spent_first, memory_order_release,
+                                                    memory_order_relaxed))
+        ;
     }
     if (dropped > 0) { /* nothing carried it: keep it for the next line */
       pthread_mutex_lock(&lg->mu);
@@ -311,6 +332,7 @@ int ohets_srv_log_open(ohets_srv_log **out, const char *path,
     rc = -ENOMEM;
     goto fail;
   }
+  atomic_init(&lg->spent, NULL);
   lg->cap = queue_cap;
   snprintf(lg->path, sizeof lg->path, "%s", path);
   if (strcmp(path, "-") == 0) {
@@ -363,9 +385,15 @@ void ohets_srv_log_emit(ohets_srv_log *lg, json_t *obj) {
 }
 
 void ohets_srv_log_request(ohets_srv_log *lg, const ohets_srv_request_log *r) {
-  ohets_srv_request_log *copy = malloc(sizeof *copy);
+  if (lg->spare == NULL)
+    lg->spare = atomic_exchange_explicit(&lg->spent, NULL, memory_order_acquire);
+  req_node *copy = lg->spare;
   if (copy != NULL)
-    *copy = *r;
+    lg->spare = copy->next;
+  else
+    copy = malloc(sizeof *copy);
+  if (copy != NULL)
+    copy->r = *r;
   pthread_mutex_lock(&lg->mu);
   if (copy == NULL || lg->len == lg->cap || lg->stop) {
     lg->dropped++;
@@ -404,6 +432,13 @@ void ohets_srv_log_close(ohets_srv_log *lg) {
     fclose(lg->f);
   pthread_mutex_destroy(&lg->mu);
   pthread_cond_destroy(&lg->cv);
+  req_node *lists[2] = {lg->spare, atomic_load(&lg->spent)};
+  for (int i = 0; i < 2; i++)
+    while (lists[i] != NULL) {
+      req_node *next = lists[i]->next;
+      free(lists[i]);
+      lists[i] = next;
+    }
   free(lg->ring);
   free(lg);
 }
