@@ -6,7 +6,7 @@
 OPENHETSD_SOURCES = \
 	src/server/server.h src/server/main.c src/server/config.c \
 	src/server/listener.c src/server/session.c src/server/worker.c \
-	src/server/slog.c src/server/partners_ref.c \
+	src/server/slog.c src/server/mutex.c src/server/partners_ref.c \
 	src/tools/tool_util.h src/tools/tool_util.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
@@ -22,3 +22,11 @@ check_PROGRAMS += openhetsd-test
 openhetsd_test_SOURCES = $(OPENHETSD_SOURCES)
 openhetsd_test_CFLAGS = $(OPENHETSD_CFLAGS) -DOHETS_TEST_HOOKS
 openhetsd_test_LDADD = $(OPENHETSD_LIBS)
+
+# The session log on its own: request lines as operators read them.
+check_PROGRAMS += tests/unit/test_slog
+TESTS += tests/unit/test_slog
+tests_unit_test_slog_SOURCES = tests/unit/test_slog.c src/server/slog.c \
+	src/server/mutex.c src/server/server.h
+tests_unit_test_slog_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_slog_LDADD = libopenhets.a $(UV_LIBS) $(JANSSON_LIBS) $(CHECK_LIBS)

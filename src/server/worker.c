@@ -77,16 +77,6 @@ void ohets_srv_job_free(ohets_srv_job *job) {
   free(job);
 }
 
-void ohets_srv_mutex_init(pthread_mutex_t *mu) {
-  pthread_mutexattr_t attr;
-  pthread_mutexattr_init(&attr);
-#ifdef PTHREAD_MUTEX_ADAPTIVE_NP
-  pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ADAPTIVE_NP);
-#endif
-  pthread_mutex_init(mu, &attr);
-  pthread_mutexattr_destroy(&attr);
-}
-
 #define SPARE_JOBS_MAX 1024
 
 ohets_srv_job *ohets_srv_job_get(ohets_srv_server *srv) {

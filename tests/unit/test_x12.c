@@ -437,6 +437,51 @@ START_TEST(test_d8) {
 }
 END_TEST
 
+START_TEST(test_w_segv_structured) {
+  /* Repetition and component separators inside values are kept, element
+   * and segment bytes still blanked, and the plain writer blanks again
+   * afterwards. */
+  ohets_buf b;
+  ohets_buf_init(&b, 4096);
+  ohets__w w;
+  ohets__w_init(&w, &b, d_ig);
+  const char *el[] = {"1", "", "45>42", "HC:G0438", "x*y~z"};
+  ohets__w_segv_structured(&w, "EB", el, 5);
+  ohets__w_seg(&w, "EB", "45>42", "HC:G0438", NULL);
+  ck_assert_str_eq(written(&b), "EB*1**45>42*HC:G0438*x y z~EB*45 42*HC G0438~");
+  ohets_buf_free(&b);
+}
+END_TEST
+
+static const struct {
+  uint32_t v;
+  unsigned width;
+  const char *want;
+} u32_cases[] = {
+    {0, 1, "0"},           {7, 4, "0007"},      {1234, 4, "1234"},
+    {12345, 4, "12345"},   {5, 9, "000000005"}, {999999999, 9, "999999999"},
+    {4294967295u, 1, "4294967295"}, {0, 0, "0"},
+};
+
+START_TEST(test_u32) {
+  char s[11];
+  size_t n = ohets__u32(s, u32_cases[_i].v, u32_cases[_i].width);
+  ck_assert_str_eq(s, u32_cases[_i].want);
+  ck_assert_uint_eq(n, strlen(u32_cases[_i].want));
+}
+END_TEST
+
+START_TEST(test_copy_bounded) {
+  char s[4];
+  ohets__copy(s, sizeof s, "AB");
+  ck_assert_str_eq(s, "AB");
+  ohets__copy(s, sizeof s, "ABCDEF");
+  ck_assert_str_eq(s, "ABC");
+  ohets__copy(s, 1, "XYZ");
+  ck_assert_str_eq(s, "");
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Dates                                                                */
 
@@ -624,6 +669,9 @@ static Suite *x12_suite(void) {
   tcase_add_test(t, test_w_isa_with_ta1);
   tcase_add_test(t, test_w_gs_ge_iea);
   tcase_add_test(t, test_d8);
+  tcase_add_test(t, test_w_segv_structured);
+  tcase_add_loop_test(t, test_u32, 0, (int)(sizeof u32_cases / sizeof u32_cases[0]));
+  tcase_add_test(t, test_copy_bounded);
   suite_add_tcase(s, t);
 
   t = tcase_create("dates");
