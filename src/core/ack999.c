@@ -64,13 +64,23 @@ static void composite(char *dst, size_t size, char sep, unsigned a,
     snprintf(dst, size, "%u", a);
 }
 
+/* IK303 and CTX03 are data element 447, Loop Identifier Code, AN 1/4: the
+ * loop's number from the transaction set diagram ("2100"), without the
+ * letter the implementation guide adds to name its loops ("2100C").
+ * (Found by checking our 999s with pyx12; docs/decisions in the README.) */
+static void loop_id(char out[5], const char *ig_loop) {
+  ohets__copy(out, 5, ig_loop);
+}
+
 static void write_ctx(ohets__w *w, const ohets__ack_error *e) {
   char pos[12], elem[24] = "";
   snprintf(pos, sizeof pos, "%u", (unsigned)e->ctx_pos);
   if (e->ctx_elem > 0)
     composite(elem, sizeof elem, w->d.component, e->ctx_elem, 0, 0);
+  char loop[5];
+  loop_id(loop, e->ctx_loop);
   el els[] = {{"SITUATIONAL TRIGGER", 0}, {e->ctx_seg, 0}, {pos, 1},
-              {e->ctx_loop, 0}, {elem, 1}};
+              {loop, 0}, {elem, 1}};
   put_seg(w, "CTX", els, sizeof els / sizeof els[0]);
 }
 
@@ -84,9 +94,10 @@ static void write_error(ohets__w *w, const ohets__ack_error *e,
                         const ohets__ack_error *prev) {
   /* Element errors of one segment share its IK3. */
   if (prev == NULL || !same_ik3(prev, e)) {
-    char pos[12];
+    char pos[12], loop[5];
     snprintf(pos, sizeof pos, "%u", (unsigned)e->seg_pos);
-    el els[] = {{e->seg_id, 0}, {pos, 1}, {e->loop, 0}, {e->ik304, 0}};
+    loop_id(loop, e->loop);
+    el els[] = {{e->seg_id, 0}, {pos, 1}, {loop, 0}, {e->ik304, 0}};
     put_seg(w, "IK3", els, 4);
     if (e->elem_pos == 0 && e->ctx_seg[0] != '\0')
       write_ctx(w, e); /* segment context */

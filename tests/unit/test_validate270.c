@@ -576,7 +576,7 @@ START_TEST(test_phi_never_in_999) {
   ck_assert_ptr_null(strstr(out, MBI));
   ck_assert_ptr_null(strstr(out, "DOE"));
   ck_assert_ptr_nonnull(
-      strstr(out, "IK3*NM1*9*2100C*8~IK4*8*66*2~CTX*SITUATIONAL TRIGGER*NM1*9*2100C*9~"));
+      strstr(out, "IK3*NM1*9*2100*8~IK4*8*66*2~CTX*SITUATIONAL TRIGGER*NM1*9*2100*9~"));
   ohets_buf_free(&b);
   ohets__x12_free(&x);
 }
@@ -638,17 +638,17 @@ START_TEST(test_999_bytes) {
       "ST*999*0042*005010X231A1~"
       "AK1*HS*1*005010X279A1~"
       "AK2*270*0001*005010X279A1~"
-      "IK3*DTP*11*2100C*8~"
+      "IK3*DTP*11*2100*8~"
       "IK4*3*1251*8*2026 13 32~"
       "IK4*1*374*7*472~"
-      "IK3*NM1*9*2100C*8~"
+      "IK3*NM1*9*2100*8~"
       "IK4*8*66*2~"
-      "CTX*SITUATIONAL TRIGGER*NM1*9*2100C*9~"
-      "IK3*EQ*12*2110C*8~"
+      "CTX*SITUATIONAL TRIGGER*NM1*9*2100*9~"
+      "IK3*EQ*12*2110*8~"
       "IK4*1::2*1365*7*ZZ~"
-      "IK3*HI*13*2100C*8~"
+      "IK3*HI*13*2100*8~"
       "IK4*1:1*1270*7*XX~"
-      "IK3*HL*5*2000B*3~"
+      "IK3*HL*5*2000*3~"
       "IK5*R*5*4~"
       "AK9*R*1*1*0*5~"
       "SE*17*0042~";
