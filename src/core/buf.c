@@ -57,6 +57,19 @@ int ohets_buf_append(ohets_buf *b, const void *p, size_t n) {
   return 0;
 }
 
+uint8_t *ohets__buf_extend(ohets_buf *b, size_t n, int *err) {
+  if (n > b->cap - b->len) {
+    int rc = buf_reserve(b, n);
+    if (rc != 0) {
+      *err = rc;
+      return NULL;
+    }
+  }
+  uint8_t *at = b->data + b->len;
+  b->len += n;
+  return at;
+}
+
 int ohets_buf_puts(ohets_buf *b, const char *s) {
   return ohets_buf_append(b, s, strlen(s));
 }

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "alloc.h"
 #include "x12.h"
 
 void ohets__w_init(ohets__w *w, ohets_buf *b, ohets__delims d) {
@@ -20,38 +21,33 @@ void ohets__w_init(ohets__w *w, ohets_buf *b, ohets__delims d) {
   w->stop[(unsigned char)d.component] = 1;
 }
 
-static void w_value(ohets__w *w, const char *v) {
-  /* Copy in runs; a delimiter byte inside data becomes a blank. */
-  const unsigned char *c = (const unsigned char *)v;
-  for (;;) {
-    const unsigned char *run = c;
-    while (!w->stop[*c])
-      c++;
-    if (c > run && w->err == 0)
-      w->err = ohets_buf_append(w->b, run, (size_t)(c - run));
-    if (*c == '\0')
-      return;
-    if (w->err == 0)
-      w->err = ohets_buf_putc(w->b, ' ');
-    c++;
-  }
-}
-
 void ohets__w_segv(ohets__w *w, const char *id, const char *const *el,
                    size_t n) {
   while (n > 0 && (el[n - 1] == NULL || el[n - 1][0] == '\0'))
     n--;
-  if (w->err == 0)
-    w->err = ohets_buf_puts(w->b, id);
-  for (size_t i = 0; i < n; i++) {
-    if (w->err == 0)
-      w->err = ohets_buf_putc(w->b, w->d.element);
-    if (el[i] != NULL)
-      w_value(w, el[i]);
-  }
-  if (w->err == 0)
-    w->err = ohets_buf_putc(w->b, w->d.segment);
   w->count++;
+  if (w->err != 0)
+    return;
+  /* The whole segment at once: its length first, then the bytes, a
+   * delimiter byte inside a value written as a blank.  (Appending value by
+   * value was a quarter of the core's instructions per 271.) */
+  size_t id_len = strlen(id), total = id_len + n + 1;
+  for (size_t i = 0; i < n; i++)
+    if (el[i] != NULL)
+      total += strlen(el[i]);
+  uint8_t *dst = ohets__buf_extend(w->b, total, &w->err);
+  if (dst == NULL)
+    return;
+  memcpy(dst, id, id_len);
+  dst += id_len;
+  for (size_t i = 0; i < n; i++) {
+    *dst++ = (uint8_t)w->d.element;
+    if (el[i] == NULL)
+      continue;
+    for (const unsigned char *c = (const unsigned char *)el[i]; *c != '\0'; c++)
+      *dst++ = w->stop[*c] ? (uint8_t)' ' : *c;
+  }
+  *dst = (uint8_t)w->d.segment;
 }
 
 void ohets__w_seg(ohets__w *w, const char *id, ...) {
