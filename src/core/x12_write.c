@@ -38,14 +38,16 @@ void ohets__w_segv(ohets__w *w, const char *id, const char *const *el,
   uint8_t *dst = ohets__buf_extend(w->b, total, &w->err);
   if (dst == NULL)
     return;
+  const uint8_t *stop = w->stop; /* kept in registers across the stores */
+  const uint8_t sep = (uint8_t)w->d.element;
   memcpy(dst, id, id_len);
   dst += id_len;
   for (size_t i = 0; i < n; i++) {
-    *dst++ = (uint8_t)w->d.element;
+    *dst++ = sep;
     if (el[i] == NULL)
       continue;
     for (const unsigned char *c = (const unsigned char *)el[i]; *c != '\0'; c++)
-      *dst++ = w->stop[*c] ? (uint8_t)' ' : *c;
+      *dst++ = stop[*c] ? (uint8_t)' ' : *c;
   }
   *dst = (uint8_t)w->d.segment;
 }
