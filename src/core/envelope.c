@@ -71,22 +71,6 @@ static int all_blank(const char *p, size_t n) {
   return 1;
 }
 
-static int all_digits(const char *p, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] < '0' || p[i] > '9')
-      return 0;
-  return n > 0;
-}
-
-static int two_digits(const char *p) {
-  return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-static int is_alnum_or_blank(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-         (c >= 'a' && c <= 'z') || c == ' ';
-}
-
 /* Copies field into dst, dropping trailing blanks. */
 static void copy_trimmed(const ohets__x12 *x, unsigned field, char *dst,
                          size_t dstsz) {
@@ -113,7 +97,7 @@ static int qualifier_ok(const ohets__x12 *x, unsigned field) {
  * is itself a letter, digit or blank is reported by its own check, so it
  * does not make a data field look bad first. */
 static int is_delimiter(const ohets__delims *d, char c) {
-  if (is_alnum_or_blank(c))
+  if (ohets__is_alnum_or_blank(c))
     return 0;
   return c == d->element || c == d->segment || c == d->repetition ||
          c == d->component;
@@ -130,18 +114,6 @@ static int sender_ok(const ohets__x12 *x) {
       return 0;
   }
   return 1;
-}
-
-static int date_ok(const char *p) {
-  if (!all_digits(p, 6))
-    return 0;
-  ohets_date d = {(int16_t)(2000 + two_digits(p)), (uint8_t)two_digits(p + 2),
-                  (uint8_t)two_digits(p + 4)};
-  return ohets_date_valid(d);
-}
-
-static int time_ok(const char *p) {
-  return all_digits(p, 4) && two_digits(p) <= 23 && two_digits(p + 2) <= 59;
 }
 
 static void fill_env(const ohets__x12 *x, ohets__env *env) {
@@ -187,25 +159,25 @@ static const char *check_isa_fields(const ohets__x12 *x) {
     return "007";
   if (memcmp(isa_at(x, 8), "CMS            ", isa_field[8].width) != 0)
     return "008";
-  if (!date_ok(isa_at(x, 9)))
+  if (!ohets__yymmdd_ok(isa_at(x, 9)))
     return "014";
-  if (!time_ok(isa_at(x, 10)))
+  if (!ohets__hhmm_ok(isa_at(x, 10)))
     return "015";
   if (!field_is(x, 12, "00501"))
     return "017";
   /* ISA16 equal to ISA11 is the component separator's fault (027): the
    * repetition separator is judged only against the other two. */
-  if (is_alnum_or_blank(d->component) || d->component == d->element ||
+  if (ohets__is_alnum_or_blank(d->component) || d->component == d->element ||
       d->component == d->segment || d->component == d->repetition)
     return "027";
-  if (is_alnum_or_blank(d->repetition) || d->repetition == d->element ||
+  if (ohets__is_alnum_or_blank(d->repetition) || d->repetition == d->element ||
       d->repetition == d->segment)
     return "024";
-  if (is_alnum_or_blank(d->element) || d->element == d->segment)
+  if (ohets__is_alnum_or_blank(d->element) || d->element == d->segment)
     return "026";
-  if (is_alnum_or_blank(d->segment))
+  if (ohets__is_alnum_or_blank(d->segment))
     return "004";
-  if (!all_digits(isa_at(x, 13), isa_field[13].width))
+  if (!ohets__all_digits(isa_at(x, 13), isa_field[13].width))
     return "018";
   char ack = *isa_at(x, 14);
   if (ack != '0' && ack != '1')
@@ -220,7 +192,7 @@ static const char *check_isa_fields(const ohets__x12 *x) {
 static long group_count(const ohets__x12 *x, const ohets__seg *iea) {
   size_t n;
   const char *p = ohets__el(x, iea, 1, &n);
-  if (n > 5 || !all_digits(p, n))
+  if (n > 5 || !ohets__all_digits(p, n))
     return -1;
   long v = 0;
   for (size_t i = 0; i < n; i++)

@@ -10,28 +10,12 @@
 
 static const ohets__delims default_delims = {'*', '^', ':', '~'};
 
-static int all_digits(const char *p, size_t n) {
-  for (size_t i = 0; i < n; i++)
-    if (p[i] < '0' || p[i] > '9')
-      return 0;
-  return n > 0;
-}
-
-static int two_digits(const char *p) {
-  return (p[0] - '0') * 10 + (p[1] - '0');
-}
-
-static int is_alnum_or_blank(char c) {
-  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
-         (c >= 'a' && c <= 'z') || c == ' ';
-}
-
 /* The request's delimiters can be mirrored only when they form a valid
  * set: present, not data characters, all different. */
 static int delims_usable(const ohets__delims *d) {
   const char c[4] = {d->element, d->repetition, d->component, d->segment};
   for (int i = 0; i < 4; i++) {
-    if (c[i] == '\0' || is_alnum_or_blank(c[i]))
+    if (c[i] == '\0' || ohets__is_alnum_or_blank(c[i]))
       return 0;
     for (int k = i + 1; k < 4; k++)
       if (c[i] == c[k])
@@ -40,18 +24,9 @@ static int delims_usable(const ohets__delims *d) {
   return 1;
 }
 
-static int yymmdd_valid(const char *p) {
-  if (strlen(p) != 6 || !all_digits(p, 6))
-    return 0;
-  ohets_date d = {(int16_t)(2000 + two_digits(p)), (uint8_t)two_digits(p + 2),
-                  (uint8_t)two_digits(p + 4)};
-  return ohets_date_valid(d);
-}
+static int yymmdd_valid(const char *p) { return strlen(p) == 6 && ohets__yymmdd_ok(p); }
 
-static int hhmm_valid(const char *p) {
-  return strlen(p) == 4 && all_digits(p, 4) && two_digits(p) <= 23 &&
-         two_digits(p + 2) <= 59;
-}
+static int hhmm_valid(const char *p) { return strlen(p) == 4 && ohets__hhmm_ok(p); }
 
 static int qualifier_valid(const char *q) {
   static const char *const ok[] = {"01", "14", "20", "27", "28",
@@ -95,14 +70,14 @@ static void answer_env(const ohets__env *req, const ohets__delims *d,
 
 int ohets__write_ta1(ohets_buf *out, const ohets__env *env, const char *code,
                      const ohets_request_ctx *ctx) {
-  if (code == NULL || strlen(code) != 3 || !all_digits(code, 3))
+  if (code == NULL || strlen(code) != 3 || !ohets__all_digits(code, 3))
     return -EINVAL;
   ohets__delims d = delims_usable(&env->d) ? env->d : default_delims;
   ohets__env safe;
   answer_env(env, &d, &safe);
 
   char control[10], date[7], time[5];
-  if (strlen(safe.isa13) == 9 && all_digits(safe.isa13, 9))
+  if (strlen(safe.isa13) == 9 && ohets__all_digits(safe.isa13, 9))
     snprintf(control, sizeof control, "%s", safe.isa13);
   else
     snprintf(control, sizeof control, "000000000");

@@ -468,18 +468,9 @@ static int in_list(const char *list, const char *v, size_t n) {
   }
 }
 
-static int all_digits(const char *p, size_t n) {
-  if (n == 0)
-    return 0;
-  for (size_t i = 0; i < n; i++)
-    if (p[i] < '0' || p[i] > '9')
-      return 0;
-  return 1;
-}
-
 /* Decimal value of p when it is 1-9 digits, else -1. */
 static long small_number(const char *p, size_t n) {
-  if (n == 0 || n > 9 || !all_digits(p, n))
+  if (n == 0 || n > 9 || !ohets__all_digits(p, n))
     return -1;
   long v = 0;
   for (size_t i = 0; i < n; i++)
@@ -488,7 +479,7 @@ static long small_number(const char *p, size_t n) {
 }
 
 static int valid_time(const char *p, size_t n) {
-  if ((n != 4 && n != 6 && n != 7 && n != 8) || !all_digits(p, n))
+  if ((n != 4 && n != 6 && n != 7 && n != 8) || !ohets__all_digits(p, n))
     return 0;
   int hh = (p[0] - '0') * 10 + (p[1] - '0');
   int mm = (p[2] - '0') * 10 + (p[3] - '0');
@@ -684,8 +675,7 @@ static const el_def *find_el(const seg_def *sd, unsigned pos) {
 
 static int separators_ok(char sep) {
   /* A letter or digit as ISA11 (the 4010 'U') can't split data. */
-  return !((sep >= '0' && sep <= '9') || (sep >= 'A' && sep <= 'Z') ||
-           (sep >= 'a' && sep <= 'z') || sep == ' ' || sep == '\0');
+  return sep != '\0' && !ohets__is_alnum_or_blank(sep);
 }
 
 static int contains(const char *v, size_t n, char ch) {

@@ -50,6 +50,12 @@ typedef struct ohets__x12 {
  * 0, or -EINVAL when there is no readable ISA (HTS00004). */
 int ohets__isa_delims(const char *p, size_t n, ohets__delims *d);
 
+/* Small checks shared by the envelope, TA1 and 270 validation. */
+int ohets__all_digits(const char *p, size_t n); /* n > 0, all '0'..'9' */
+int ohets__is_alnum_or_blank(char c); /* can't be a delimiter */
+int ohets__yymmdd_ok(const char *p);  /* 6 digits, a real date (ISA09) */
+int ohets__hhmm_ok(const char *p);    /* 4 digits, 00:00..23:59 (ISA10) */
+
 /* Splits p into segments and elements.  Needs a readable ISA first.
  * CR and LF right after a segment terminator are skipped.  0, -EINVAL (no
  * ISA), -E2BIG (more than OHETS__MAX_SEGS / OHETS__MAX_ELEMS), -ENOMEM. */

@@ -44,6 +44,32 @@ int ohets__isa_delims(const char *p, size_t n, ohets__delims *d) {
   return 0;
 }
 
+int ohets__all_digits(const char *p, size_t n) {
+  for (size_t i = 0; i < n; i++)
+    if (p[i] < '0' || p[i] > '9')
+      return 0;
+  return n > 0;
+}
+
+int ohets__is_alnum_or_blank(char c) {
+  return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z') ||
+         (c >= 'a' && c <= 'z') || c == ' ';
+}
+
+static int two_digits(const char *p) { return (p[0] - '0') * 10 + (p[1] - '0'); }
+
+int ohets__yymmdd_ok(const char *p) {
+  if (!ohets__all_digits(p, 6))
+    return 0;
+  ohets_date d = {(int16_t)(2000 + two_digits(p)), (uint8_t)two_digits(p + 2),
+                  (uint8_t)two_digits(p + 4)};
+  return ohets_date_valid(d);
+}
+
+int ohets__hhmm_ok(const char *p) {
+  return ohets__all_digits(p, 4) && two_digits(p) <= 23 && two_digits(p + 2) <= 59;
+}
+
 int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
   memset(x, 0, sizeof *x);
   if (n > UINT32_MAX)

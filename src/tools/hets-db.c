@@ -8,13 +8,13 @@
 #endif
 #include <errno.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "openhets/openhets.h"
 #include "store/store.h"
+#include "tools/tool_util.h"
 
 #define PROG "hets-db"
 #define EXIT_USAGE 2
@@ -35,15 +35,8 @@ static void usage(FILE *f) {
           "  --help, --version\n");
 }
 
-static void err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void err_line(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs(PROG ": ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
+/* One clear line on stderr: "PROG: what was wrong". */
+#define err_line(...) ohets_tool_err(PROG, __VA_ARGS__)
 
 /* Whole-string unsigned decimal (or 0x hex); 0 or -EINVAL. */
 static int parse_u64(const char *s, uint64_t *out) {

@@ -20,7 +20,6 @@
 #include <pthread.h>
 #include <signal.h>
 #include <stddef.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -84,15 +83,8 @@ static void on_signal(int sig) {
   atomic_store(&g_interrupted, 1);
 }
 
-static void err_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void err_line(const char *fmt, ...) {
-  va_list ap;
-  va_start(ap, fmt);
-  fputs(PROG ": ", stderr);
-  vfprintf(stderr, fmt, ap);
-  fputc('\n', stderr);
-  va_end(ap);
-}
+/* One clear line on stderr: "PROG: what was wrong". */
+#define err_line(...) ohets_tool_err(PROG, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- state */
 
