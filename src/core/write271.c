@@ -44,17 +44,10 @@ static void d8_range(const char a[9], const char b[9], char range[18]) {
  * zero: 173600 -> "1736", 41950 -> "419.5", 20 -> ".2", 0 -> "0". */
 static void fmt_hundredths(int64_t v, char dst[32]) {
   uint64_t u = v < 0 ? 0 : (uint64_t)v; /* callers skip negatives (not on file) */
-  uint64_t whole = u / 100;
   unsigned frac = (unsigned)(u % 100);
-  char rev[24];
-  size_t n = 0, k = 0;
-  if (whole != 0 || frac == 0)
-    do {
-      rev[n++] = (char)('0' + whole % 10);
-      whole /= 10;
-    } while (whole != 0);
-  while (n > 0)
-    dst[k++] = rev[--n];
+  size_t k = 0;
+  if (u / 100 != 0 || frac == 0)
+    k = ohets__dec(dst, u / 100, 1);
   if (frac != 0) {
     dst[k++] = '.';
     dst[k++] = (char)('0' + frac / 10);
@@ -297,7 +290,7 @@ static void days_left(out271 *o, const char *eb01, const char *stc,
     return;
   if (per_day_cents >= 0)
     fmt_hundredths(per_day_cents, amt);
-  ohets__u32(qty, (uint32_t)days, 1); /* days >= 0 here */
+  ohets__dec(qty, (uint64_t)days, 1); /* days >= 0 here */
   ohets__w_seg(o->w, "EB", eb01, "IND", stc, "MA", "", eb06, amt, "", "DY", qty,
                NULL);
 }
@@ -560,10 +553,10 @@ void ohets__write_271(ohets__w *w, const ohets__270 *req, const ohets__env *env,
   unsigned first = w->count;
   char st02[12], date[9], time[5], trace[12], count[12];
 
-  ohets__u32(st02, (uint32_t)(st_control % 1000000000u), 4);
+  ohets__dec(st02, st_control % 1000000000u, 4);
   ohets__d8(ctx->now.date, date);
-  ohets__u32(time, ctx->now.hour % 100u, 2);
-  ohets__u32(time + 2, ctx->now.minute % 100u, 2);
+  ohets__dec(time, ctx->now.hour % 100u, 2);
+  ohets__dec(time + 2, ctx->now.minute % 100u, 2);
   ohets__w_seg(w, "ST", "271", st02, "005010X279A1", NULL);
   ohets__w_seg(w, "BHT", "0022", "11", req->bht03, date, time, NULL);
 
@@ -591,12 +584,12 @@ void ohets__write_271(ohets__w *w, const ohets__270 *req, const ohets__env *env,
   for (unsigned i = 0; i < req->n_trn && i < OHETS__MAX_TRN; i++)
     ohets__w_seg(w, "TRN", "2", req->trn[i].ref, req->trn[i].orig,
                  req->trn[i].supp, NULL);
-  ohets__u32(trace, (uint32_t)(ctx->control_number % 1000000000u), 9);
+  ohets__dec(trace, ctx->control_number % 1000000000u, 9);
   ohets__w_seg(w, "TRN", "1", trace, CMS_TRN_ORIGINATOR, NULL);
   collect_stc(&o);
   subscriber(&o);
 
 trailer:
-  ohets__u32(count, w->count - first + 1, 1);
+  ohets__dec(count, w->count - first + 1, 1);
   ohets__w_seg(w, "SE", count, st02, NULL);
 }

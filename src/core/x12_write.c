@@ -90,15 +90,8 @@ static void pad(char *dst, const char *src, size_t width) {
   dst[width] = '\0';
 }
 
-static void digits(char *dst, unsigned v, unsigned n) {
-  while (n-- > 0) {
-    dst[n] = (char)('0' + v % 10u);
-    v /= 10u;
-  }
-}
-
-size_t ohets__u32(char *dst, uint32_t v, unsigned width) {
-  char rev[10];
+size_t ohets__dec(char *dst, uint64_t v, unsigned width) {
+  char rev[20];
   unsigned n = 0;
   do {
     rev[n++] = (char)('0' + v % 10u);
@@ -123,9 +116,9 @@ void ohets__copy(char *dst, size_t size, const char *src) {
 void ohets__d8(ohets_date d, char dst[9]) {
   /* By hand: a 271 writes dozens of dates and snprintf was a tenth of its
    * cost. */
-  digits(dst, (unsigned)d.year % 10000u, 4);
-  digits(dst + 4, d.month % 100u, 2);
-  digits(dst + 6, d.day % 100u, 2);
+  ohets__dec(dst, (unsigned)d.year % 10000u, 4);
+  ohets__dec(dst + 4, d.month % 100u, 2);
+  ohets__dec(dst + 6, d.day % 100u, 2);
   dst[8] = '\0';
 }
 
@@ -156,19 +149,19 @@ void ohets__w_isa(ohets__w *w, const ohets__env *req,
   ISA_FIELD("CMS", 15);
   ISA_FIELD(q_receiver, 2);
   ISA_FIELD(req->isa06[0] ? req->isa06 : "UNKNOWN", 15);
-  digits(p, ctx->now.date.year % 100u, 2);
-  digits(p + 2, ctx->now.date.month % 100u, 2);
-  digits(p + 4, ctx->now.date.day % 100u, 2);
+  ohets__dec(p, ctx->now.date.year % 100u, 2);
+  ohets__dec(p + 2, ctx->now.date.month % 100u, 2);
+  ohets__dec(p + 4, ctx->now.date.day % 100u, 2);
   p += 6;
   *p++ = e;
-  digits(p, ctx->now.hour % 100u, 2);
-  digits(p + 2, ctx->now.minute % 100u, 2);
+  ohets__dec(p, ctx->now.hour % 100u, 2);
+  ohets__dec(p + 2, ctx->now.minute % 100u, 2);
   p += 4;
   *p++ = e;
   *p++ = w->d.repetition;
   *p++ = e;
   ISA_FIELD("00501", 5);
-  digits(p, (unsigned)(ctx->control_number % 1000000000u), 9);
+  ohets__dec(p, (unsigned)(ctx->control_number % 1000000000u), 9);
   p += 9;
   *p++ = e;
   ISA_FIELD("0", 1);
@@ -191,10 +184,10 @@ void ohets__w_gs(ohets__w *w, const ohets__env *req,
                  const char *version) {
   char date[9], time[5], ctl[10];
   ohets__d8(ctx->now.date, date);
-  digits(time, ctx->now.hour % 100u, 2);
-  digits(time + 2, ctx->now.minute % 100u, 2);
+  ohets__dec(time, ctx->now.hour % 100u, 2);
+  ohets__dec(time + 2, ctx->now.minute % 100u, 2);
   time[4] = '\0';
-  ohets__u32(ctl, (uint32_t)(ctx->control_number % 1000000000u), 1);
+  ohets__dec(ctl, ctx->control_number % 1000000000u, 1);
   ohets__w_seg(w, "GS", functional_id, req->gs03[0] ? req->gs03 : "CMS",
                req->gs02[0] ? req->gs02 : (req->isa06[0] ? req->isa06 : "UNKNOWN"),
                date, time, ctl, "X", version, NULL);
@@ -202,14 +195,14 @@ void ohets__w_gs(ohets__w *w, const ohets__env *req,
 
 void ohets__w_ge(ohets__w *w, unsigned sets, const ohets_request_ctx *ctx) {
   char n[12], ctl[10];
-  ohets__u32(n, sets, 1);
-  ohets__u32(ctl, (uint32_t)(ctx->control_number % 1000000000u), 1);
+  ohets__dec(n, sets, 1);
+  ohets__dec(ctl, ctx->control_number % 1000000000u, 1);
   ohets__w_seg(w, "GE", n, ctl, NULL);
 }
 
 void ohets__w_iea(ohets__w *w, unsigned groups, const ohets_request_ctx *ctx) {
   char n[12], ctl[10];
-  ohets__u32(n, groups, 1);
-  ohets__u32(ctl, (uint32_t)(ctx->control_number % 1000000000u), 9);
+  ohets__dec(n, groups, 1);
+  ohets__dec(ctl, ctx->control_number % 1000000000u, 9);
   ohets__w_seg(w, "IEA", n, ctl, NULL);
 }

@@ -454,20 +454,21 @@ START_TEST(test_w_segv_structured) {
 END_TEST
 
 static const struct {
-  uint32_t v;
+  uint64_t v;
   unsigned width;
   const char *want;
-} u32_cases[] = {
+} dec_cases[] = {
     {0, 1, "0"},           {7, 4, "0007"},      {1234, 4, "1234"},
     {12345, 4, "12345"},   {5, 9, "000000005"}, {999999999, 9, "999999999"},
     {4294967295u, 1, "4294967295"}, {0, 0, "0"},
+    {18446744073709551615u, 1, "18446744073709551615"},
 };
 
-START_TEST(test_u32) {
-  char s[11];
-  size_t n = ohets__u32(s, u32_cases[_i].v, u32_cases[_i].width);
-  ck_assert_str_eq(s, u32_cases[_i].want);
-  ck_assert_uint_eq(n, strlen(u32_cases[_i].want));
+START_TEST(test_dec) {
+  char s[21];
+  size_t n = ohets__dec(s, dec_cases[_i].v, dec_cases[_i].width);
+  ck_assert_str_eq(s, dec_cases[_i].want);
+  ck_assert_uint_eq(n, strlen(dec_cases[_i].want));
 }
 END_TEST
 
@@ -670,7 +671,7 @@ static Suite *x12_suite(void) {
   tcase_add_test(t, test_w_gs_ge_iea);
   tcase_add_test(t, test_d8);
   tcase_add_test(t, test_w_segv_structured);
-  tcase_add_loop_test(t, test_u32, 0, (int)(sizeof u32_cases / sizeof u32_cases[0]));
+  tcase_add_loop_test(t, test_dec, 0, (int)(sizeof dec_cases / sizeof dec_cases[0]));
   tcase_add_test(t, test_copy_bounded);
   suite_add_tcase(s, t);
 
