@@ -85,6 +85,15 @@ json_t *ohets_srv_log_event(const char *event, uint64_t session) {
   return o;
 }
 
+/* Says once on stderr that the log can't be written (until a reopen). */
+static void report_failure(ohets_srv_log *lg) {
+  if (lg->write_failed)
+    return;
+  lg->write_failed = 1;
+  fprintf(stderr, OHETS_SRV_PROG ": session log %s: write failed: %s\n",
+          lg->is_stdout ? "stdout" : lg->path, strerror(errno));
+}
+
 static void write_line(ohets_srv_log *lg, const char *line, uint64_t dropped) {
   size_t n = strlen(line);
   int rc;
@@ -95,11 +104,8 @@ static void write_line(ohets_srv_log *lg, const char *line, uint64_t dropped) {
   } else {
     rc = fprintf(lg->f, "%s\n", line);
   }
-  if (rc < 0 && !lg->write_failed) {
-    lg->write_failed = 1;
-    fprintf(stderr, OHETS_SRV_PROG ": session log %s: write failed: %s\n",
-            lg->is_stdout ? "stdout" : lg->path, strerror(errno));
-  }
+  if (rc < 0)
+    report_failure(lg);
 }
 
 /* A JSON string (or null for ""): the fields come from the request, so any
@@ -225,11 +231,8 @@ static void write_request(ohets_srv_log *lg, const ohets_srv_request_log *r,
     l_u64(&l, dropped, 1);
   }
   l_puts(&l, "}\n");
-  if (fwrite(l.b, 1, l.n, lg->f) != l.n && !lg->write_failed) {
-    lg->write_failed = 1;
-    fprintf(stderr, OHETS_SRV_PROG ": session log %s: write failed: %s\n",
-            lg->is_stdout ? "stdout" : lg->path, strerror(errno));
-  }
+  if (fwrite(l.b, 1, l.n, lg->f) != l.n)
+    report_failure(lg);
 }
 
 static void reopen_file(ohets_srv_log *lg) {
