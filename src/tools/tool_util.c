@@ -28,9 +28,13 @@ int ohets_tool_read_all(FILE *f, ohets_buf *out) {
 
 int ohets_tool_now(const char *today, ohets_now *now) {
   struct timespec ts;
-  struct tm tm;
   clock_gettime(CLOCK_REALTIME, &ts);
-  localtime_r(&ts.tv_sec, &tm);
+  return ohets_tool_now_at(today, &ts, now);
+}
+
+int ohets_tool_now_at(const char *today, const struct timespec *ts, ohets_now *now) {
+  struct tm tm;
+  localtime_r(&ts->tv_sec, &tm);
   memset(now, 0, sizeof *now);
   now->date.year = (int16_t)(tm.tm_year + 1900);
   now->date.month = (uint8_t)(tm.tm_mon + 1);
@@ -38,7 +42,7 @@ int ohets_tool_now(const char *today, ohets_now *now) {
   now->hour = (uint8_t)tm.tm_hour;
   now->minute = (uint8_t)tm.tm_min;
   now->second = (uint8_t)(tm.tm_sec > 59 ? 59 : tm.tm_sec);
-  now->millisecond = (uint16_t)(ts.tv_nsec / 1000000);
+  now->millisecond = (uint16_t)(ts->tv_nsec / 1000000);
   if (today != NULL && ohets_date_parse_iso(today, strlen(today), &now->date) != 0)
     return -EINVAL;
   return 0;

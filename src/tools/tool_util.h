@@ -16,5 +16,8 @@ int ohets_tool_read_all(FILE *f, ohets_buf *out);
 /* "now" from the local clock; with today (YYYY-MM-DD) the date is pinned
  * and the time of day still comes from the clock.  -EINVAL on a bad date. */
 int ohets_tool_now(const char *today, ohets_now *now);
+/* The same for a clock reading the caller already has. */
+struct timespec;
+int ohets_tool_now_at(const char *today, const struct timespec *ts, ohets_now *now);
 
 #endif
