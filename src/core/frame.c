@@ -216,9 +216,12 @@ int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len) {
   if (out->len > out->max || len > out->max - out->len ||
       OHETS_FRAME_OVERHEAD > out->max - out->len - len)
     return -ENOBUFS;
-  char header[WRAP_HEADER_LEN + 1];
-  snprintf(header, sizeof header, "%c%010llu%c", OHETS_FRAME_SOH,
-           (unsigned long long)len, OHETS_FRAME_STX);
+  char header[WRAP_HEADER_LEN];
+  header[0] = OHETS_FRAME_SOH;
+  unsigned long long v = len; /* ten digits, zero-padded: by hand, once per answer */
+  for (int i = 10; i >= 1; i--, v /= 10u)
+    header[i] = (char)('0' + v % 10u);
+  header[11] = OHETS_FRAME_STX;
   size_t before = out->len;
   int rc = ohets_buf_append(out, header, WRAP_HEADER_LEN);
   if (rc == 0)

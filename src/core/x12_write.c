@@ -116,9 +116,15 @@ void ohets__copy(char *dst, size_t size, const char *src) {
 void ohets__d8(ohets_date d, char dst[9]) {
   /* By hand: a 271 writes dozens of dates and snprintf was a tenth of its
    * cost. */
-  ohets__dec(dst, (unsigned)d.year % 10000u, 4);
-  ohets__dec(dst + 4, d.month % 100u, 2);
-  ohets__dec(dst + 6, d.day % 100u, 2);
+  unsigned y = (unsigned)d.year % 10000u, m = d.month % 100u, dd = d.day % 100u;
+  dst[0] = (char)('0' + y / 1000u);
+  dst[1] = (char)('0' + y / 100u % 10u);
+  dst[2] = (char)('0' + y / 10u % 10u);
+  dst[3] = (char)('0' + y % 10u);
+  dst[4] = (char)('0' + m / 10u);
+  dst[5] = (char)('0' + m % 10u);
+  dst[6] = (char)('0' + dd / 10u);
+  dst[7] = (char)('0' + dd % 10u);
   dst[8] = '\0';
 }
 

@@ -241,7 +241,9 @@ static void log_request(ohets_srv_conn *c, const ohets_outcome *o,
     snprintf(r.error, sizeof r.error, "%s", o->ta1_code);
   r.ack = o->answer == OHETS_ANSWER_999 ? o->ack_code : 0;
   r.overloaded = overloaded;
-  snprintf(r.mbi_hash, sizeof r.mbi_hash, "%s", mbi_hash != NULL ? mbi_hash : "");
+  size_t hash_len = mbi_hash != NULL ? strnlen(mbi_hash, sizeof r.mbi_hash - 1) : 0;
+  memcpy(r.mbi_hash, mbi_hash != NULL ? mbi_hash : "", hash_len); /* no format per request */
+  r.mbi_hash[hash_len] = '\0';
   ohets_srv_log_request(c->srv->log, &r);
 }
 

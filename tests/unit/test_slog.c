@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server.h"
@@ -132,6 +133,35 @@ START_TEST(test_request_line_optional_fields) {
 }
 END_TEST
 
+/* Every log line's "ts": UTC to the millisecond, the form operators'
+ * tools parse; a buffer too small for it gets an empty string. */
+START_TEST(test_timestamp_form) {
+  char ts[32];
+  time_t before = time(NULL);
+  ohets_srv_ts(ts, sizeof ts);
+  time_t after = time(NULL);
+  ck_assert_uint_eq(strlen(ts), 24);
+  for (int i = 0; i < 24; i++) {
+    const char *form = "dddd-dd-ddTdd:dd:dd.dddZ";
+    if (form[i] == 'd')
+      ck_assert_msg(ts[i] >= '0' && ts[i] <= '9', "ts %s: digit expected at %d", ts, i);
+    else
+      ck_assert_msg(ts[i] == form[i], "ts %s: '%c' expected at %d", ts, form[i], i);
+  }
+  struct tm tm;
+  char lo[20], hi[20];
+  gmtime_r(&before, &tm);
+  strftime(lo, sizeof lo, "%Y-%m-%dT%H:%M:%S", &tm);
+  gmtime_r(&after, &tm);
+  strftime(hi, sizeof hi, "%Y-%m-%dT%H:%M:%S", &tm);
+  ck_assert_msg(strncmp(ts, lo, 19) >= 0 && strncmp(ts, hi, 19) <= 0,
+                "ts %s outside %s .. %s", ts, lo, hi);
+  char small[10] = "unchanged";
+  ohets_srv_ts(small, sizeof small);
+  ck_assert_str_eq(small, "");
+}
+END_TEST
+
 START_TEST(test_full_queue_drops_and_counts) {
   /* A queue of 16 and 2,000 lines at once: the emitter never waits, lines
    * are dropped, every line that reaches the file is whole JSON, and every
@@ -194,6 +224,7 @@ static Suite *slog_suite(void) {
   tcase_add_test(t, test_request_line_fields_in_order);
   tcase_add_test(t, test_request_line_optional_fields);
   tcase_add_test(t, test_full_queue_drops_and_counts);
+  tcase_add_test(t, test_timestamp_form);
   suite_add_tcase(s, t);
   return s;
 }
