@@ -27,17 +27,7 @@ typedef struct worker {
   pthread_t thread;
   int started;
   ohets_buf payload;     /* the core's answer before wrapping, reused */
-  unsigned unannounced;  /* finished jobs the loop has not been woken for */
-  uint64_t first_unannounced; /* uv_hrtime() of the oldest of those */
 } worker;
-
-/* While more jobs wait, a worker wakes the loop for its finished ones at
- * most every ANNOUNCE_BATCH jobs or ANNOUNCE_DELAY_NS: one wake (an
- * eventfd write, and a context switch when the loop sleeps) per batch
- * instead of per answer.  It always wakes the loop before it sleeps, so an
- * answer waits at most that long, and never for the next request. */
-#define ANNOUNCE_BATCH 16
-#define ANNOUNCE_DELAY_NS 50000u /* 50 us */
 
 struct ohets_srv_pool {
   const ohets_srv_config *cfg;
@@ -54,6 +44,12 @@ struct ohets_srv_pool {
   ohets_srv_job *sub_head, *sub_tail;
   unsigned sub_n;
   uv_prepare_t flush;
+  /* 1 from the loop's last look at done_top before it polls until it
+   * returns from the poll: only then does a finished job need a wake-up
+   * (an eventfd write and, as a rule, a context switch).  While the loop
+   * runs, it takes finished jobs itself before it next polls. */
+  atomic_int loop_polling;
+  uv_check_t after_poll;
   unsigned sleeping;           /* workers waiting on cv */
   unsigned signals;            /* of those, signalled and not yet awake */
   int stop;
@@ -223,12 +219,6 @@ static void *worker_main(void *arg) {
   ohets_srv_pool *pool = w->pool;
   for (;;) {
     pthread_mutex_lock(&pool->mu);
-    if (pool->head == NULL && w->unannounced > 0) {
-      pthread_mutex_unlock(&pool->mu);
-      w->unannounced = 0;
-      uv_async_send(&pool->done_async);
-      pthread_mutex_lock(&pool->mu);
-    }
     while (pool->head == NULL && !pool->stop) {
       pool->sleeping++;
       pthread_cond_wait(&pool->cv, &pool->mu);
@@ -251,22 +241,18 @@ static void *worker_main(void *arg) {
     if (job == NULL)
       continue;
     run_job(w, job);
-    uint64_t t_done = job->t_done; /* the job is the loop's once pushed */
+    /* The job is the loop's once pushed. */
     job->next = atomic_load_explicit(&pool->done_top, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&pool->done_top, &job->next, job,
-                                                  memory_order_release,
+                                                  memory_order_seq_cst,
                                                   memory_order_relaxed))
       ;
-    if (w->unannounced++ == 0)
-      w->first_unannounced = t_done;
-    if (w->unannounced >= ANNOUNCE_BATCH ||
-        t_done - w->first_unannounced >= ANNOUNCE_DELAY_NS) {
-      w->unannounced = 0;
+    /* Paired with before_poll(): the push above and the loop's flag store
+     * are both sequentially consistent, so either the loop sees this job
+     * before it polls or this sees the flag and wakes it. */
+    if (atomic_load(&pool->loop_polling))
       uv_async_send(&pool->done_async);
-    }
   }
-  if (w->unannounced > 0)
-    uv_async_send(&pool->done_async);
   return NULL;
 }
 
@@ -315,7 +301,25 @@ static void flush_submitted(ohets_srv_pool *pool) {
   pool->sub_n = 0;
 }
 
-static void on_flush(uv_prepare_t *h) { flush_submitted(h->data); }
+/* Loop thread, right before it polls: answers first (they may let queued
+ * requests go), then the jobs submitted this iteration; the flag tells
+ * workers from here on that the loop may be asleep. */
+static void before_poll(uv_prepare_t *h) {
+  ohets_srv_pool *pool = h->data;
+  for (;;) {
+    on_done_async(&pool->done_async);
+    flush_submitted(pool);
+    atomic_store(&pool->loop_polling, 1);
+    if (atomic_load(&pool->done_top) == NULL)
+      break;
+    atomic_store(&pool->loop_polling, 0);
+  }
+}
+
+static void after_poll(uv_check_t *h) {
+  ohets_srv_pool *pool = h->data;
+  atomic_store_explicit(&pool->loop_polling, 0, memory_order_relaxed);
+}
 
 int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
                          const ohets_srv_config *cfg, ohets_srv_done_fn done,
@@ -360,8 +364,13 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
   pool->done_async.data = pool;
   uv_prepare_init(loop, &pool->flush);
   pool->flush.data = pool;
-  uv_prepare_start(&pool->flush, on_flush);
+  uv_prepare_start(&pool->flush, before_poll);
   uv_unref((uv_handle_t *)&pool->flush); /* never what keeps the loop alive */
+  atomic_init(&pool->loop_polling, 0);
+  uv_check_init(loop, &pool->after_poll);
+  pool->after_poll.data = pool;
+  uv_check_start(&pool->after_poll, after_poll);
+  uv_unref((uv_handle_t *)&pool->after_poll);
   for (unsigned i = 0; i < pool->n; i++) {
     rc = pthread_create(&pool->workers[i].thread, NULL, worker_main, &pool->workers[i]);
     if (rc != 0) {
@@ -404,6 +413,10 @@ void ohets_srv_pool_stop(ohets_srv_pool *pool) {
   flush_submitted(pool); /* owed answers too */
   uv_prepare_stop(&pool->flush);
   uv_close((uv_handle_t *)&pool->flush, NULL);
+  uv_check_stop(&pool->after_poll);
+  uv_close((uv_handle_t *)&pool->after_poll, NULL);
+  /* No prepare callback any more: every finished job wakes the loop. */
+  atomic_store(&pool->loop_polling, 1);
   pthread_mutex_lock(&pool->mu);
   pool->stop = 1;
   pthread_cond_broadcast(&pool->cv);
