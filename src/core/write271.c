@@ -356,8 +356,13 @@ static void plans(out271 *o, const ohets_plan *p, unsigned n, int part_d) {
     ohets__w_seg(o->w, "EB", "R", "", part_d ? "88" : "30", type, NULL);
     if (p[i].contract[0]) {
       char ref[sizeof p[i].contract + sizeof p[i].plan + 1];
-      snprintf(ref, sizeof ref, "%s%s%s", p[i].contract, p[i].plan[0] ? " " : "",
-               p[i].plan);
+      size_t cn = strnlen(p[i].contract, sizeof p[i].contract - 1);
+      size_t pn = strnlen(p[i].plan, sizeof p[i].plan - 1);
+      memcpy(ref, p[i].contract, cn); /* "contract plan", no printf per plan */
+      if (pn > 0)
+        ref[cn++] = ' ';
+      memcpy(ref + cn, p[i].plan, pn);
+      ref[cn + pn] = '\0';
       ohets__w_seg(o->w, "REF", "18", ref, NULL);
     }
     dtp_period(o->w, "290", p[i].period);
@@ -443,7 +448,11 @@ static void preventive(out271 *o) {
     clean_piece(&o->w->d, code, sizeof code, pv->hcpcs);
     if (code[0] == '\0')
       continue;
-    snprintf(eb13, sizeof eb13, "HC%c%s", o->w->d.component, code);
+    size_t cn = strlen(code); /* < sizeof pv->hcpcs: clean_piece bounds it */
+    eb13[0] = 'H';
+    eb13[1] = 'C';
+    eb13[2] = o->w->d.component;
+    memcpy(eb13 + 3, code, cn + 1);
     const char *el[] = {"D", "", "BZ", "MB", "", "", "", "",
                         "",  "", "",   "",   eb13};
     seg_structured(o->w, "EB", el, sizeof el / sizeof el[0]);

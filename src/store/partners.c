@@ -177,11 +177,22 @@ void ohets_partners_free(ohets_partner_table *t) {
 
 const ohets_partner *ohets_partners_find(const ohets_partner_table *t,
                                          const char *submitter) {
-  ohets_partner key;
-  if (t == NULL || strlen(submitter) >= sizeof key.submitter)
+  if (t == NULL)
     return NULL;
-  snprintf(key.submitter, sizeof key.submitter, "%s", submitter);
-  return bsearch(&key, t->partners, t->n, sizeof *t->partners, cmp_partner);
+  /* By hand rather than bsearch on a copied key: this runs several times
+   * per request. */
+  size_t lo = 0, hi = t->n;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    int c = strcmp(submitter, t->partners[mid].submitter);
+    if (c == 0)
+      return &t->partners[mid];
+    if (c < 0)
+      hi = mid;
+    else
+      lo = mid + 1;
+  }
+  return NULL;
 }
 
 static int in_network(const ohets_network *n, const uint8_t *a) {

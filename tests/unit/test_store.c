@@ -16,6 +16,7 @@
 
 #include <sqlite3.h>
 
+#include "store/partners.h"
 #include "store/store.h"
 
 /* ------------------------------------------------------------ fixture */
@@ -755,6 +756,39 @@ START_TEST(readonly_sees_import_after_renewal) {
 }
 END_TEST
 
+/* partners.json: every listed submitter is found whatever its place in
+ * the sorted table, and nothing else is (a prefix, a longer name, case). */
+START_TEST(partners_find_each_and_only_listed) {
+  char path[400], err[300];
+  snprintf(path, sizeof path, "%s/partners.json", tmpdir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  static const char *const subs[] = {"SUBMITTER07", "A", "SUBMITTER01", "ZZZZZZZZZZZZZZZ",
+                                     "SUBMITTER02", "M1", "SUBMITTER10"};
+  const size_t n = sizeof subs / sizeof subs[0];
+  fputs("{\"partners\":[", f);
+  for (size_t i = 0; i < n; i++)
+    fprintf(f, "%s{\"submitter\":\"%s\",\"networks\":[\"127.0.0.0/8\"]}", i ? "," : "",
+            subs[i]);
+  fputs("]}", f);
+  ck_assert_int_eq(fclose(f), 0);
+  ohets_partner_table *t = NULL;
+  ck_assert_int_eq(ohets_partners_load(path, &t, err, sizeof err), 0);
+  ck_assert_uint_eq(t->n, n);
+  for (size_t i = 0; i < n; i++) {
+    const ohets_partner *p = ohets_partners_find(t, subs[i]);
+    ck_assert_ptr_nonnull(p);
+    ck_assert_str_eq(p->submitter, subs[i]);
+  }
+  static const char *const absent[] = {"", "SUBMITTER", "SUBMITTER011", "submitter01",
+                                       "0", "ZZZZZZZZZZZZZZZZ", "SUBMITTER03", "~"};
+  for (size_t i = 0; i < sizeof absent / sizeof absent[0]; i++)
+    ck_assert_msg(ohets_partners_find(t, absent[i]) == NULL, "found \"%s\"", absent[i]);
+  ck_assert_ptr_null(ohets_partners_find(NULL, "SUBMITTER01"));
+  ohets_partners_free(t);
+}
+END_TEST
+
 static Suite *store_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -776,6 +810,7 @@ static Suite *store_suite(void) {
   tcase_add_test(tc, generate_mix_is_realistic_and_valid);
   tcase_add_test(tc, threads_with_own_handles);
   tcase_add_test(tc, readonly_sees_import_after_renewal);
+  tcase_add_test(tc, partners_find_each_and_only_listed);
   suite_add_tcase(s, tc);
   return s;
 }
