@@ -433,6 +433,7 @@ typedef struct frame {
 typedef struct vstate {
   const ohets__x12 *x;
   char rep, comp;           /* repetition and component separators */
+  int rep_ok, comp_ok;      /* 1: that separator can split data (separators_ok) */
   ohets__ack_set *set;      /* where errors go */
   int errors;               /* errors found (even past the ack's room) */
   ohets__270 *req;          /* filled when not NULL */
@@ -678,8 +679,15 @@ static int separators_ok(char sep) {
   return sep != '\0' && !ohets__is_alnum_or_blank(sep);
 }
 
-static int contains(const char *v, size_t n, char ch) {
-  return separators_ok(ch) && memchr(v, ch, n) != NULL;
+/* ok: separators_ok(ch), worked out once per interchange.  A plain loop:
+ * values are a few bytes, shorter than a memchr call costs. */
+static int contains(const char *v, size_t n, char ch, int ok) {
+  if (!ok)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if (v[i] == ch)
+      return 1;
+  return 0;
 }
 
 static void check_element(const el_ctx *c, const el_def *d, const char *v,
@@ -690,7 +698,7 @@ static void check_element(const el_ctx *c, const el_def *d, const char *v,
     el_error(c, d, pos, 0, 0, "I10", v, n);
     return;
   }
-  unsigned reps = contains(v, n, vs->rep) ? ohets__count(v, n, vs->rep) : 1;
+  unsigned reps = contains(v, n, vs->rep, vs->rep_ok) ? ohets__count(v, n, vs->rep) : 1;
   unsigned max_reps = d->reps > 1 ? d->reps : 1;
   if (reps > max_reps) {
     el_error(c, d, pos, 0, 0, "12", v, n);
@@ -703,7 +711,7 @@ static void check_element(const el_ctx *c, const el_def *d, const char *v,
       rn = n;
     uint16_t rep_pos = d->reps > 1 ? (uint16_t)(r + 1) : 0;
     if (d->comps == NULL) {
-      if (contains(rv, rn, vs->comp)) {
+      if (contains(rv, rn, vs->comp, vs->comp_ok)) {
         el_error(c, d, pos, 0, rep_pos, "13", rv, rn);
         continue;
       }
@@ -718,7 +726,7 @@ static void check_element(const el_ctx *c, const el_def *d, const char *v,
         check_value(c, d, pos, 0, rep_pos, rv, rn);
       continue;
     }
-    unsigned ncomp = contains(rv, rn, vs->comp) ? ohets__count(rv, rn, vs->comp) : 1;
+    unsigned ncomp = contains(rv, rn, vs->comp, vs->comp_ok) ? ohets__count(rv, rn, vs->comp) : 1;
     if (ncomp > d->n_comps) {
       el_error(c, d, pos, 0, rep_pos, "13", rv, rn);
       continue;
@@ -1077,6 +1085,8 @@ static void validate_set(const ohets__x12 *x, const ohets__env *env,
   vs->x = x;
   vs->rep = env->d.repetition;
   vs->comp = env->d.component;
+  vs->rep_ok = separators_ok(vs->rep);
+  vs->comp_ok = separators_ok(vs->comp);
   vs->set = set;
   vs->req = req;
   vs->st_ordinal = sst->ordinal;

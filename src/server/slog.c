@@ -149,10 +149,12 @@ static void l_u64(log_line *l, uint64_t v, unsigned width) {
     rev[n++] = (char)('0' + v % 10u);
     v /= 10u;
   } while (v != 0);
-  while (n < width)
+  while (n < width && n < sizeof rev)
     rev[n++] = '0';
-  while (n > 0)
-    l_putc(l, rev[--n]);
+  char fwd[sizeof rev];
+  for (unsigned i = 0; i < n; i++)
+    fwd[i] = rev[n - 1 - i];
+  l_put(l, fwd, n);
 }
 
 /* A JSON string (or null for ""): the fields come from the request, so any
@@ -165,18 +167,22 @@ static void l_value(log_line *l, const char *s, size_t max) {
     return;
   }
   l_putc(l, '"');
+  size_t run = 0; /* start of the bytes that need no escape, copied at once */
   for (size_t i = 0; i < n; i++) {
     unsigned char ch = (unsigned char)s[i];
+    if (ch != '"' && ch != '\\' && ch >= 0x20 && ch < 0x7f)
+      continue;
+    l_put(l, s + run, i - run);
+    run = i + 1;
     if (ch == '"' || ch == '\\') {
-      l_putc(l, '\\');
-      l_putc(l, (char)ch);
-    } else if (ch < 0x20 || ch >= 0x7f) {
-      char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+      char esc[2] = {'\\', (char)ch};
       l_put(l, esc, sizeof esc);
     } else {
-      l_putc(l, (char)ch);
+      char esc[6] = {'\\', 'u', '0', '0', hex[ch >> 4], hex[ch & 15]};
+      l_put(l, esc, sizeof esc);
     }
   }
+  l_put(l, s + run, n - run);
   l_putc(l, '"');
 }
 
