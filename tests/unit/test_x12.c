@@ -315,6 +315,32 @@ START_TEST(test_w_segv) {
 }
 END_TEST
 
+/* A segment comes out whole wherever the buffer's spare room ends: the
+ * writer writes into the room it has and, when that runs out part-way,
+ * reserves the exact size and writes the segment again. */
+START_TEST(test_w_segv_across_growth) {
+  const char *el[] = {"1", "A*B~C", NULL, "LONGER VALUE WITH:COLON", "", "X"};
+  const char *want = "EB*1*A B C**LONGER VALUE WITH COLON**X~";
+  size_t want_len = strlen(want);
+  for (size_t k = 0; k < 300; k++) {
+    ohets_buf b;
+    ohets_buf_init(&b, 4096);
+    for (size_t i = 0; i < k; i++)
+      ck_assert_int_eq(ohets_buf_putc(&b, 'x'), 0);
+    ohets__w w;
+    ohets__w_init(&w, &b, d_ig);
+    ohets__w_segv(&w, "EB", el, sizeof el / sizeof el[0]);
+    ck_assert_int_eq(w.err, 0);
+    ck_assert_uint_eq(b.len, k + want_len);
+    for (size_t i = 0; i < k; i++)
+      ck_assert_int_eq(b.data[i], 'x');
+    ck_assert_msg(memcmp(b.data + k, want, want_len) == 0, "after %zu bytes: %.*s", k,
+                  (int)want_len, (const char *)b.data + k);
+    ohets_buf_free(&b);
+  }
+}
+END_TEST
+
 START_TEST(test_w_error_sticky) {
   ohets_buf b;
   ohets_buf_init(&b, 8);
@@ -664,6 +690,7 @@ static Suite *x12_suite(void) {
   tcase_add_test(t, test_w_seg_drops_trailing_empties);
   tcase_add_test(t, test_w_seg_blanks_delimiters_in_values);
   tcase_add_test(t, test_w_segv);
+  tcase_add_test(t, test_w_segv_across_growth);
   tcase_add_test(t, test_w_error_sticky);
   tcase_add_loop_test(t, test_w_isa_exact, 0,
                       (int)(sizeof isa_cases / sizeof isa_cases[0]));
