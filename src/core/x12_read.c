@@ -70,6 +70,19 @@ int ohets__hhmm_ok(const char *p) {
   return ohets__all_digits(p, 4) && two_digits(p) <= 23 && two_digits(p + 2) <= 59;
 }
 
+/* Room for at least one more element; -E2BIG past OHETS__MAX_ELEMS. */
+static int grow_elems(ohets__x12 *x, size_t *cap) {
+  if (*cap >= OHETS__MAX_ELEMS)
+    return -E2BIG;
+  size_t want = *cap * 2 < OHETS__MAX_ELEMS ? *cap * 2 : OHETS__MAX_ELEMS;
+  ohets__span *e = ohets__realloc(x->elems, want * sizeof *e);
+  if (e == NULL)
+    return -ENOMEM;
+  x->elems = e;
+  *cap = want;
+  return 0;
+}
+
 int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
   memset(x, 0, sizeof *x);
   if (n > UINT32_MAX)
@@ -79,32 +92,29 @@ int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
     return rc;
   x->data = p;
   x->len = n;
-  /* Count first so each array is allocated once and exactly. */
-  size_t nseg = 0, nel = 0;
-  for (size_t i = 0; i < n; i++) {
-    if (p[i] == x->d.segment)
-      nseg++;
-    else if (p[i] == x->d.element)
-      nel++;
-  }
-  nseg += 1;
-  nel += nseg;
-  if (nseg > OHETS__MAX_SEGS || nel > OHETS__MAX_ELEMS)
+  const char seg_t = x->d.segment, el_t = x->d.element;
+  /* Segments are counted exactly (memchr finds the few terminators
+   * quickly); elements start at a generous guess and grow if need be. */
+  size_t nseg = 1;
+  for (const char *q = p; (q = memchr(q, seg_t, (size_t)(p + n - q))) != NULL; q++)
+    nseg++;
+  if (nseg > OHETS__MAX_SEGS)
     return -E2BIG;
+  size_t el_cap = nseg * 8 < OHETS__MAX_ELEMS ? nseg * 8 : OHETS__MAX_ELEMS;
   x->segs = ohets__malloc(nseg * sizeof *x->segs);
-  x->elems = ohets__malloc(nel * sizeof *x->elems);
+  x->elems = ohets__malloc(el_cap * sizeof *x->elems);
   if (x->segs == NULL || x->elems == NULL) {
     ohets__x12_free(x);
     return -ENOMEM;
   }
   size_t i = 0;
   while (i < n) {
-    while (i < n && (p[i] == '\r' || p[i] == '\n') && p[i] != x->d.segment)
+    while (i < n && (p[i] == '\r' || p[i] == '\n') && p[i] != seg_t)
       i++;
     if (i >= n)
       break;
     size_t start = i;
-    const char *term = memchr(p + i, x->d.segment, n - i);
+    const char *term = memchr(p + i, seg_t, n - i);
     if (term == NULL) {
       x->unterminated = 1;
       x->trailing = n - start;
@@ -116,16 +126,22 @@ int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
     s->len = (uint32_t)(i - start);
     s->first_elem = (uint32_t)x->nelems;
     s->ordinal = (uint32_t)(x->nsegs + 1);
+    /* Elements by a plain loop: a segment is a few dozen bytes, and a
+     * memchr call per element cost more than the bytes it skipped. */
     size_t es = start;
-    for (;;) {
-      const char *sep = memchr(p + es, x->d.element, i - es);
-      size_t end = sep != NULL ? (size_t)(sep - p) : i;
+    for (size_t j = start;; j++) {
+      if (j < i && p[j] != el_t)
+        continue;
+      if (x->nelems == el_cap && (rc = grow_elems(x, &el_cap)) != 0) {
+        ohets__x12_free(x);
+        return rc;
+      }
       ohets__span *e = &x->elems[x->nelems++];
       e->off = (uint32_t)es;
-      e->len = (uint32_t)(end - es);
-      if (sep == NULL)
+      e->len = (uint32_t)(j - es);
+      if (j == i)
         break;
-      es = end + 1;
+      es = j + 1;
     }
     s->nelem = (uint32_t)(x->nelems - s->first_elem);
     x->nsegs++;

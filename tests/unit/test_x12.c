@@ -226,6 +226,37 @@ START_TEST(test_parse_too_many_segments) {
 }
 END_TEST
 
+/* Up to OHETS__MAX_ELEMS elements parse (the element array grows past its
+ * first guess); one more is -E2BIG. */
+START_TEST(test_parse_element_bound) {
+  ohets__x12 x;
+  ck_assert_int_eq(ohets__x12_parse(&x, sample_ig, OHETS__ISA_LEN), 0);
+  size_t isa_elems = x.nelems;
+  ohets__x12_free(&x);
+  for (int extra = 0; extra <= 1; extra++) {
+    size_t stars = OHETS__MAX_ELEMS - isa_elems - 1 + (size_t)extra;
+    size_t n = OHETS__ISA_LEN + 1 + stars + 1;
+    char *p = malloc(n);
+    ck_assert_ptr_nonnull(p);
+    memcpy(p, sample_ig, OHETS__ISA_LEN);
+    p[OHETS__ISA_LEN] = 'X';
+    memset(p + OHETS__ISA_LEN + 1, '*', stars);
+    p[n - 1] = '~';
+    int rc = ohets__x12_parse(&x, p, n);
+    if (extra == 0) {
+      ck_assert_int_eq(rc, 0);
+      ck_assert_uint_eq(x.nelems, OHETS__MAX_ELEMS);
+      ck_assert_uint_eq(x.nsegs, 2);
+      ck_assert_uint_eq(x.segs[1].nelem, stars + 1);
+      ohets__x12_free(&x);
+    } else {
+      ck_assert_int_eq(rc, -E2BIG);
+    }
+    free(p);
+  }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ */
 /* Split and count                                                      */
 
@@ -682,6 +713,7 @@ static Suite *x12_suite(void) {
   tcase_add_test(t, test_parse_unterminated_tail);
   tcase_add_test(t, test_parse_no_isa);
   tcase_add_test(t, test_parse_too_many_segments);
+  tcase_add_test(t, test_parse_element_bound);
   tcase_add_loop_test(t, test_split, 0, (int)(sizeof splits / sizeof splits[0]));
   tcase_add_test(t, test_count);
   suite_add_tcase(s, t);
