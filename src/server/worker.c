@@ -303,15 +303,22 @@ static void flush_submitted(ohets_srv_pool *pool) {
 
 /* Loop thread, right before it polls: answers first (they may let queued
  * requests go), then the jobs submitted this iteration; the flag tells
- * workers from here on that the loop may be asleep. */
+ * workers from here on that the loop may be asleep.  Answers that arrive
+ * meanwhile are taken a few times over; after that the loop wakes itself,
+ * so that busy workers cannot keep it from its sockets and timers. */
+#define BEFORE_POLL_PASSES 4
 static void before_poll(uv_prepare_t *h) {
   ohets_srv_pool *pool = h->data;
-  for (;;) {
+  for (int pass = 1;; pass++) {
     on_done_async(&pool->done_async);
     flush_submitted(pool);
     atomic_store(&pool->loop_polling, 1);
     if (atomic_load(&pool->done_top) == NULL)
-      break;
+      return;
+    if (pass == BEFORE_POLL_PASSES) {
+      uv_async_send(&pool->done_async); /* the poll returns at once */
+      return;
+    }
     atomic_store(&pool->loop_polling, 0);
   }
 }
