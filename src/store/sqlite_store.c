@@ -47,6 +47,11 @@ struct ohets_store {
   sqlite3 *db;
   int readonly;
   int in_snapshot;          /* read-only: a read transaction is open */
+  /* Read-only: the program amounts last read in this snapshot (every
+   * answer asks for the same year, and a snapshot cannot see them
+   * change); amounts_rc 1 means nothing is kept. */
+  int amounts_rc;
+  ohets_program_amounts amounts;
   unsigned snapshot_uses;
   int64_t snapshot_started_ms;
   sqlite3_stmt *begin_read;
@@ -99,6 +104,7 @@ int ohets_store_open(ohets_store **out, const char *path, int flags, char *err,
     goto fail;
   }
   s->readonly = readonly;
+  s->amounts_rc = 1; /* no program amounts kept yet */
   if (sqlite3_open_v2(path, &s->db, oflags, NULL) != SQLITE_OK) {
     snprintf(local, sizeof local, "cannot open %s: %s", path,
              s->db ? sqlite3_errmsg(s->db) : "out of memory");
@@ -446,6 +452,7 @@ void ohets_store_release(ohets_store *s) {
   if (s->end_read != NULL)
     sqlite3_reset(s->end_read);
   s->in_snapshot = 0;
+  s->amounts_rc = 1;
 }
 
 /* Read-only handles: makes sure a fresh-enough read transaction is open.
@@ -539,6 +546,11 @@ int ohets_store_amounts(void *store, int year, ohets_program_amounts *out) {
            " FROM program_amounts WHERE year = ?1") != 0 ||
       read_begin(s) != 0)
     return -EIO;
+  if (s->readonly && s->amounts_rc != 1 && s->amounts.year == year) {
+    if (s->amounts_rc == 0)
+      *out = s->amounts;
+    return s->amounts_rc;
+  }
   sqlite3_bind_int(s->get_amounts, 1, year);
   rc = sqlite3_step(s->get_amounts);
   if (rc == SQLITE_ROW) {
@@ -555,8 +567,15 @@ int ohets_store_amounts(void *store, int year, ohets_program_amounts *out) {
     rc = rc == SQLITE_DONE ? -ENOENT : -EIO;
   }
   sqlite3_reset(s->get_amounts);
-  if (rc == -EIO)
+  if (rc == -EIO) {
     read_failed(s);
+  } else if (s->readonly) {
+    s->amounts_rc = rc;
+    if (rc == 0)
+      s->amounts = *out;
+    else
+      s->amounts.year = year;
+  }
   return rc;
 }
 

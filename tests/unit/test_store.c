@@ -756,6 +756,40 @@ START_TEST(readonly_sees_import_after_renewal) {
 }
 END_TEST
 
+/* A read-only handle keeps the program amounts it read for the life of
+ * its snapshot: years asked for in turn each come back right (found or
+ * not), and a new snapshot sees an import. */
+START_TEST(readonly_amounts_follow_the_snapshot) {
+  ohets_store *w = open_rw(dbpath);
+  ohets_store *r = open_ro(dbpath);
+  ohets_program_amounts a, b;
+  char err[256] = "";
+  ck_assert_int_eq(ohets_store_amounts(w, 2026, &b), 0);
+  for (int i = 0; i < 3; i++) { /* alternating years, each answered for itself */
+    memset(&a, 0xA5, sizeof a);
+    ck_assert_int_eq(ohets_store_amounts(r, 2026, &a), 0);
+    ck_assert_int_eq(a.year, 2026);
+    ck_assert_int_eq(a.part_a_deductible_cents, b.part_a_deductible_cents);
+    ck_assert_int_eq(a.part_b_deductible_cents, b.part_b_deductible_cents);
+    ck_assert_int_eq(ohets_store_amounts(r, 2030, &a), -ENOENT);
+  }
+  int rc = import_text(w,
+                       "{\"program_year\":2030,\"part_a_deductible\":1900.5,"
+                       "\"part_b_deductible\":300,\"part_b_coinsurance_percent\":20,"
+                       "\"hospital_coinsurance_day61\":475,\"lifetime_reserve_coinsurance\":950,"
+                       "\"snf_coinsurance_day21\":237.25}\n",
+                       err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ohets_store_release(r); /* a new snapshot sees the import */
+  ck_assert_int_eq(ohets_store_amounts(r, 2030, &a), 0);
+  ck_assert_int_eq(a.year, 2030);
+  ck_assert_int_eq(a.part_a_deductible_cents, 190050);
+  ck_assert_int_eq(a.snf_coinsurance_day21_cents, 23725);
+  ohets_store_close(r);
+  ohets_store_close(w);
+}
+END_TEST
+
 /* partners.json: every listed submitter is found whatever its place in
  * the sorted table, and nothing else is (a prefix, a longer name, case). */
 START_TEST(partners_find_each_and_only_listed) {
@@ -810,6 +844,7 @@ static Suite *store_suite(void) {
   tcase_add_test(tc, generate_mix_is_realistic_and_valid);
   tcase_add_test(tc, threads_with_own_handles);
   tcase_add_test(tc, readonly_sees_import_after_renewal);
+  tcase_add_test(tc, readonly_amounts_follow_the_snapshot);
   tcase_add_test(tc, partners_find_each_and_only_listed);
   suite_add_tcase(s, tc);
   return s;
