@@ -100,7 +100,14 @@ int ohets__x12_parse(ohets__x12 *x, const char *p, size_t n) {
     nseg++;
   if (nseg > OHETS__MAX_SEGS)
     return -E2BIG;
-  size_t el_cap = nseg * 8 < OHETS__MAX_ELEMS ? nseg * 8 : OHETS__MAX_ELEMS;
+  /* A first guess of 8 per segment, never more than the bytes allow (n +
+   * 1: elements are split by a byte each) so short junk segments cannot
+   * ask for much. */
+  size_t el_cap = nseg * 8;
+  if (el_cap > n + 1)
+    el_cap = n + 1;
+  if (el_cap > OHETS__MAX_ELEMS)
+    el_cap = OHETS__MAX_ELEMS;
   x->segs = ohets__malloc(nseg * sizeof *x->segs);
   x->elems = ohets__malloc(el_cap * sizeof *x->elems);
   if (x->segs == NULL || x->elems == NULL) {
