@@ -5,10 +5,10 @@
  * in d->scanned how far it got, so bytes arriving one at a time are each
  * examined once.  A broken byte is reported as soon as it arrives. */
 #include <errno.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "openhets/openhets.h"
+#include "x12.h"
 
 #define WRAP_HEADER_LEN 12 /* SOH + 10 digits + STX */
 #define WRAP_LENGTH_DIGITS 10
@@ -216,11 +216,9 @@ int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len) {
   if (out->len > out->max || len > out->max - out->len ||
       OHETS_FRAME_OVERHEAD > out->max - out->len - len)
     return -ENOBUFS;
-  char header[WRAP_HEADER_LEN];
+  char header[WRAP_HEADER_LEN + 1];
   header[0] = OHETS_FRAME_SOH;
-  unsigned long long v = len; /* ten digits, zero-padded: by hand, once per answer */
-  for (int i = 10; i >= 1; i--, v /= 10u)
-    header[i] = (char)('0' + v % 10u);
+  ohets__dec(header + 1, len, 10); /* ten digits (len <= WRAP_LENGTH_MAX) */
   header[11] = OHETS_FRAME_STX;
   size_t before = out->len;
   int rc = ohets_buf_append(out, header, WRAP_HEADER_LEN);

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/x12.h" /* ohets__dec */
 #include "server/server.h"
 
 #define LOG_BATCH 256
@@ -143,18 +144,8 @@ static void l_puts(log_line *l, const char *s) { l_put(l, s, strlen(s)); }
 static void l_putc(log_line *l, char c) { l_put(l, &c, 1); }
 
 static void l_u64(log_line *l, uint64_t v, unsigned width) {
-  char rev[24];
-  unsigned n = 0;
-  do {
-    rev[n++] = (char)('0' + v % 10u);
-    v /= 10u;
-  } while (v != 0);
-  while (n < width && n < sizeof rev)
-    rev[n++] = '0';
-  char fwd[sizeof rev];
-  for (unsigned i = 0; i < n; i++)
-    fwd[i] = rev[n - 1 - i];
-  l_put(l, fwd, n);
+  char digits[24];
+  l_put(l, digits, ohets__dec(digits, v, width));
 }
 
 /* A JSON string (or null for ""): the fields come from the request, so any

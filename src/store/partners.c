@@ -15,6 +15,10 @@ static int cmp_partner(const void *a, const void *b) {
                 ((const ohets_partner *)b)->submitter);
 }
 
+static int cmp_submitter_key(const void *key, const void *partner) {
+  return strcmp(key, ((const ohets_partner *)partner)->submitter);
+}
+
 static int cmp_npi(const void *a, const void *b) {
   return strcmp((const char *)a, (const char *)b);
 }
@@ -179,20 +183,8 @@ const ohets_partner *ohets_partners_find(const ohets_partner_table *t,
                                          const char *submitter) {
   if (t == NULL)
     return NULL;
-  /* By hand rather than bsearch on a copied key: this runs several times
-   * per request. */
-  size_t lo = 0, hi = t->n;
-  while (lo < hi) {
-    size_t mid = lo + (hi - lo) / 2;
-    int c = strcmp(submitter, t->partners[mid].submitter);
-    if (c == 0)
-      return &t->partners[mid];
-    if (c < 0)
-      hi = mid;
-    else
-      lo = mid + 1;
-  }
-  return NULL;
+  /* The submitter string is the key: no copy into a partner per lookup. */
+  return bsearch(submitter, t->partners, t->n, sizeof *t->partners, cmp_submitter_key);
 }
 
 static int in_network(const ohets_network *n, const uint8_t *a) {
