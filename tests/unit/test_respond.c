@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/x12.h" /* the reader's bounds */
 #include "openhets/openhets.h"
 
 #define MBI "1EG4TE5MK73"
@@ -110,6 +111,38 @@ START_TEST(no_isa_gets_hts00004) {
   ck_assert(out.len > 61 && memcmp(out.data, "HETS", 4) == 0);
   ck_assert(memcmp(out.data + 53, "HTS00004", 8) == 0);
   ohets_buf_free(&out);
+}
+END_TEST
+
+/* README "Oversized interchanges": more segments, or more elements, than
+ * the reader holds get HTS00002 (a frame under max_frame_bytes can still
+ * be that big when the limit is raised, and hets-respond reads files). */
+START_TEST(oversized_interchange_gets_hts00002) {
+  const char *isa = make_270("CMS", "005010X279A1");
+  for (int kind = 0; kind < 2; kind++) {
+    /* kind 0: OHETS__MAX_SEGS more segments; 1: one segment of
+     * OHETS__MAX_ELEMS more elements. */
+    size_t fill = kind == 0 ? 2 * (size_t)OHETS__MAX_SEGS : (size_t)OHETS__MAX_ELEMS + 2;
+    size_t n = OHETS__ISA_LEN + fill;
+    char *req = malloc(n + 1);
+    ck_assert_ptr_nonnull(req);
+    memcpy(req, isa, OHETS__ISA_LEN);
+    for (size_t i = 0; i < fill; i++)
+      req[OHETS__ISA_LEN + i] = kind == 0 ? "X~"[i % 2] : '*';
+    if (kind == 1) {
+      req[OHETS__ISA_LEN] = 'X';
+      req[n - 1] = '~';
+    }
+    req[n] = '\0';
+    ohets_request_ctx c = base_ctx();
+    ohets_buf out;
+    ohets_outcome o;
+    ck_assert_int_eq(answer(req, &c, &out, &o), 0);
+    ck_assert_int_eq(o.answer, OHETS_ANSWER_HETS);
+    ck_assert_str_eq(o.hets_code, "HTS00002");
+    ohets_buf_free(&out);
+    free(req);
+  }
 }
 END_TEST
 
@@ -243,6 +276,7 @@ int main(void) {
   Suite *s = suite_create("respond");
   TCase *tc = tcase_create("decision table");
   tcase_add_test(tc, no_isa_gets_hts00004);
+  tcase_add_test(tc, oversized_interchange_gets_hts00002);
   tcase_add_test(tc, receiver_not_cms_gets_ta1_008);
   tcase_add_test(tc, unknown_submitter_gets_sby00502);
   tcase_add_test(tc, wrong_guide_version_gets_999);

@@ -218,16 +218,18 @@ START_TEST(amounts_seeded_and_keyed_by_year) {
 }
 END_TEST
 
+/* A program year's amounts as an import line (dollars; stored in cents). */
+#define YEAR_2030_LINE                                                                   \
+  "{\"program_year\":2030,\"part_a_deductible\":1900.5,"                                 \
+  "\"part_b_deductible\":300,\"part_b_coinsurance_percent\":20,"                         \
+  "\"hospital_coinsurance_day61\":475,\"lifetime_reserve_coinsurance\":950,"             \
+  "\"snf_coinsurance_day21\":237.25}\n"
+
 START_TEST(import_adds_a_program_year) {
   ohets_store *s = open_rw(dbpath);
   ohets_program_amounts a;
   char err[256] = "";
-  int rc = import_text(s,
-                       "{\"program_year\":2030,\"part_a_deductible\":1900.5,"
-                       "\"part_b_deductible\":300,\"part_b_coinsurance_percent\":20,"
-                       "\"hospital_coinsurance_day61\":475,\"lifetime_reserve_coinsurance\":950,"
-                       "\"snf_coinsurance_day21\":237.25}\n",
-                       err, sizeof err);
+  int rc = import_text(s, YEAR_2030_LINE, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
   ck_assert_int_eq(ohets_store_amounts(s, 2030, &a), 0);
   ck_assert_int_eq(a.part_a_deductible_cents, 190050);
@@ -773,12 +775,7 @@ START_TEST(readonly_amounts_follow_the_snapshot) {
     ck_assert_int_eq(a.part_b_deductible_cents, b.part_b_deductible_cents);
     ck_assert_int_eq(ohets_store_amounts(r, 2030, &a), -ENOENT);
   }
-  int rc = import_text(w,
-                       "{\"program_year\":2030,\"part_a_deductible\":1900.5,"
-                       "\"part_b_deductible\":300,\"part_b_coinsurance_percent\":20,"
-                       "\"hospital_coinsurance_day61\":475,\"lifetime_reserve_coinsurance\":950,"
-                       "\"snf_coinsurance_day21\":237.25}\n",
-                       err, sizeof err);
+  int rc = import_text(w, YEAR_2030_LINE, err, sizeof err);
   ck_assert_msg(rc == 0, "%s", err);
   ohets_store_release(r); /* a new snapshot sees the import */
   ck_assert_int_eq(ohets_store_amounts(r, 2030, &a), 0);
