@@ -1,11 +1,14 @@
 /* partners.json loader and the rules it answers. */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <jansson.h>
 #include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "openhets/openhets.h"
 #include "store/partners.h"
@@ -55,7 +58,24 @@ static int parse_cidr(const char *s, ohets_network *n) {
   return 0;
 }
 
+/* A misspelt key must not load: "npi" for "npis" would silently lift the
+ * NPI restriction. */
+static const char *const partner_keys[] = {"submitter", "name", "networks", "npis",
+                                           "max_connections"};
+
 static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
+  const char *key;
+  json_t *val;
+  json_object_foreach(j, key, val) {
+    size_t k = 0;
+    while (k < sizeof partner_keys / sizeof partner_keys[0] &&
+           strcmp(partner_keys[k], key) != 0)
+      k++;
+    if (k == sizeof partner_keys / sizeof partner_keys[0]) {
+      snprintf(why, whysz, "unknown key \"%.60s\"", key);
+      return -EINVAL;
+    }
+  }
   const char *sub = json_string_value(json_object_get(j, "submitter"));
   if (!json_is_object(j) || sub == NULL || sub[0] == '\0' ||
       strlen(sub) >= sizeof p->submitter) {
@@ -118,18 +138,57 @@ static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
   return 0;
 }
 
+static int submitter_printable(const char *s) {
+  if (s == NULL || s[0] == '\0' || strlen(s) > 15)
+    return 0;
+  for (; *s != '\0'; s++)
+    if (*s < 0x21 || *s > 0x7e)
+      return 0;
+  return 1;
+}
+
 int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
                         size_t errsz) {
   int rc = 0;
   char why[160] = "";
   json_error_t jerr;
   ohets_partner_table *t = NULL;
-  json_t *root = json_load_file(path, 0, &jerr);
-  if (root == NULL) {
-    snprintf(err, errsz, "%s: line %d: %s", path, jerr.line, jerr.text);
-    return -EINVAL;
+  json_t *root = NULL, *arr, *val, *v;
+  const char *key;
+  size_t i;
+  /* Opened here, not by json_load_file: it words a missing file as "line -1"
+   * and a directory as a syntax error at line 1. */
+  int fd = open(path, O_RDONLY | O_CLOEXEC);
+  struct stat st;
+  if (fd < 0 || fstat(fd, &st) != 0) {
+    rc = -errno;
+    snprintf(err, errsz, "%s: %s", path, strerror(errno));
+    goto done;
   }
-  json_t *arr = json_object_get(root, "partners");
+  if (S_ISDIR(st.st_mode)) {
+    rc = -EISDIR;
+    snprintf(err, errsz, "%s: is a directory", path);
+    goto done;
+  }
+  root = json_loadfd(fd, JSON_REJECT_DUPLICATES, &jerr);
+  if (root == NULL) {
+    rc = -EINVAL;
+    snprintf(err, errsz, "%s: line %d: %s", path, jerr.line, jerr.text);
+    goto done;
+  }
+  if (!json_is_object(root)) {
+    rc = -EINVAL;
+    snprintf(err, errsz, "%s: must hold one JSON object {\"partners\": [...]}", path);
+    goto done;
+  }
+  json_object_foreach(root, key, val) {
+    if (strcmp(key, "partners") != 0) {
+      rc = -EINVAL;
+      snprintf(err, errsz, "%s: unknown key \"%.60s\"", path, key);
+      goto done;
+    }
+  }
+  arr = json_object_get(root, "partners");
   if (!json_is_array(arr)) {
     snprintf(err, errsz, "%s: \"partners\" must be an array", path);
     rc = -EINVAL;
@@ -142,13 +201,17 @@ int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
     snprintf(err, errsz, "%s: out of memory", path);
     goto done;
   }
-  size_t i;
-  json_t *v;
   json_array_foreach(arr, i, v) {
     t->n++;
     rc = load_partner(v, &t->partners[i], why, sizeof why);
     if (rc != 0) {
-      snprintf(err, errsz, "%s: partner %zu: %s", path, i, why);
+      /* The submitter, when it reads as one, finds the entry faster than
+       * its index does. */
+      const char *sub = json_string_value(json_object_get(v, "submitter"));
+      if (submitter_printable(sub))
+        snprintf(err, errsz, "%s: partner %zu (%s): %s", path, i, sub, why);
+      else
+        snprintf(err, errsz, "%s: partner %zu: %s", path, i, why);
       goto done;
     }
   }
@@ -165,6 +228,8 @@ int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
 done:
   ohets_partners_free(t);
   json_decref(root);
+  if (fd >= 0)
+    close(fd);
   return rc;
 }
 

@@ -29,7 +29,8 @@ typedef struct ohets_partner_table {
 } ohets_partner_table;
 
 /* Loads partners.json.  On error returns a negative errno and writes one
- * line naming the problem (file, partner index, key) into err. */
+ * line naming the problem (file, partner index and submitter, key) into
+ * err; an unknown key, top level or in an entry, is an error. */
 int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
                         size_t errsz);
 void ohets_partners_free(ohets_partner_table *t);

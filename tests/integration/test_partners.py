@@ -1,12 +1,15 @@
 """Trading partners (DESIGN §4): an unknown submitter and a submitter from
 the wrong network get SBY00502 (and the socket stays open); SIGHUP reloads
-the partners file without dropping sockets and reopens the log file."""
+the partners file without dropping sockets and reopens the log file; a
+partners file with an unknown key stops the start and is refused on reload."""
 
 import os
 import signal
+import subprocess
 import time
 
-from harness import (Conn, Daemon, Fail, build_270, check, compare, hets_code, test, wrap)
+from harness import (TODAY, Conn, Daemon, Fail, build_270, check, compare, hets_code, test,
+                     wrap)
 
 HIT = dict(mbi="1EG4TE5MK73", last="QUILLFEATHER", first="JANE", dob="19400101")
 HIT2 = dict(mbi="2C34D56EF78", last="MAPLEWOOD", first="ROBERT", dob="19480315")
@@ -106,6 +109,73 @@ def sighup_reload(env, report):
         closes = [e.get("reason") for e in d.events("close")]
         check("shutdown" not in closes and "limit" not in closes,
               "reload closed sockets: close reasons %s" % closes)
+    finally:
+        d.kill()
+
+
+# "npi" for "npis": loaded, it would silently lift SUBMITTER02's NPI limit.
+MISSPELT = [
+    {"submitter": "SUBMITTER01", "name": "Example Clearinghouse", "networks": ["127.0.0.0/8"]},
+    {"submitter": "SUBMITTER02", "name": "Example Provider Group", "networks": ["127.0.0.0/8"],
+     "npi": ["1234567893"]},
+]
+
+
+@test("partners file with an unknown key: openhetsd exits 1 naming key and entry")
+def unknown_key_at_start(env, report):
+    work = env.scratch("unknown-key-start")
+    partners = env.write_partners(work, MISSPELT)
+    cmd = [env.daemon_bin, "--listen", "127.0.0.1:0", "--db", env.db, "--partners", partners,
+           "--log", "-", "--today", TODAY]
+    try:
+        r = subprocess.run(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                           stderr=subprocess.PIPE, timeout=15)
+    except subprocess.TimeoutExpired:
+        raise Fail("openhetsd still running 15 s after start with an unknown key in %s" % partners)
+    err = r.stderr.decode("utf-8", "replace")
+    check(r.returncode == 1, "exit status %d, want 1; stderr: %r" % (r.returncode, err[-300:]))
+    lines = err.splitlines()
+    check(len(lines) == 1, "stderr has %d lines, want 1: %r" % (len(lines), err[-400:]))
+    for part in (partners, "partner 1 (SUBMITTER02)", 'unknown key "npi"'):
+        check(part in lines[0], "stderr line %r does not name %r" % (lines[0], part))
+    check(b'"event":"listen"' not in r.stdout, "openhetsd listened before refusing the file")
+
+
+@test("SIGHUP with an unknown key in partners keeps the old table")
+def unknown_key_on_reload(env, report):
+    work = env.scratch("unknown-key-reload")
+    both = [{"submitter": "SUBMITTER01", "name": "Example Clearinghouse", "networks": ["127.0.0.0/8"]},
+            {"submitter": "SUBMITTER02", "name": "Example Provider Group", "networks": ["127.0.0.0/8"]}]
+    partners = env.write_partners(work, both)
+    d = Daemon(env, "unknown-key-reload", partners=partners,
+               args=["--idle-timeout-ms", "20000"]).start()
+    try:
+        as02 = build_270(submitter="SUBMITTER02", control=1401, trace="UKEY0001", **HIT2)
+        env.note_request(as02)
+        with Conn(d.port) as old:
+            old.send(wrap(as02))
+            compare(env, old.read_frame(), as02)
+
+            # Loaded, this file would drop SUBMITTER02: only SUBMITTER01,
+            # with a misspelt key.
+            env.write_partners(work, [{"submitter": "SUBMITTER01", "networks": ["127.0.0.0/8"],
+                                       "npi": ["1234567893"]}])
+            reloads = len(d.events("reload"))
+            d.send_signal(signal.SIGHUP)
+            ev = d.wait_event(lambda e: e.get("event") == "reload", 5, skip=reloads)
+            check(ev is not None, "no reload event within 5 s of SIGHUP")
+            check(ev.get("ok") is False, "reload event has ok=%r, want false: %s" % (ev.get("ok"), ev))
+            why = ev.get("error") or ""
+            for part in (partners, "partner 0 (SUBMITTER01)", 'unknown key "npi"'):
+                check(part in why, "reload error %r does not name %r" % (why, part))
+            check(d.alive(), "daemon exited on SIGHUP")
+            # The old table still answers: SUBMITTER02 is still allowed, on
+            # the socket opened before and on a new one.
+            old.send(wrap(as02))
+            compare(env, old.read_frame(), as02)
+            with Conn(d.port) as new:
+                new.send(wrap(as02))
+                compare(env, new.read_frame(), as02)
     finally:
         d.kill()
 

@@ -820,6 +820,68 @@ START_TEST(partners_find_each_and_only_listed) {
 }
 END_TEST
 
+/* partners.json problems: each refused with one line naming the file and,
+ * for an entry, its index, its submitter and the key.  A misspelt key
+ * ("npi" for "npis") would otherwise lift the NPI restriction unseen.
+ * text NULL: path is the test's directory (dir 1) or a file never made. */
+#define NET "\"networks\":[\"127.0.0.0/8\"]"
+static const struct {
+  const char *text;
+  int dir;
+  int rc;
+  const char *error; /* %s: the path */
+} partner_files[] = {
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET "},"
+     "{\"submitter\":\"SUBMITTER02\"," NET ",\"npi\":[\"1234567893\"]}]}",
+     0, -EINVAL, "%s: partner 1 (SUBMITTER02): unknown key \"npi\""},
+    {"{\"partners\":[{\"submiter\":\"SUBMITTER01\"," NET "}]}", 0, -EINVAL,
+     "%s: partner 0: unknown key \"submiter\""},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET "}],\"partner\":[]}", 0,
+     -EINVAL, "%s: unknown key \"partner\""},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ","
+     "\"npis\":[\"1234567893\"],\"npis\":[]}]}",
+     0, -EINVAL, "%s: line 1: duplicate object key near '\"npis\"'"},
+    {"[{\"submitter\":\"SUBMITTER01\"," NET "}]", 0, -EINVAL,
+     "%s: must hold one JSON object {\"partners\": [...]}"},
+    {NULL, 1, -EISDIR, "%s: is a directory"},
+    {NULL, 0, -ENOENT, "%s: No such file or directory"},
+    /* every known key at once still loads */
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\",\"name\":\"X\"," NET ","
+     "\"npis\":[\"1234567893\"],\"max_connections\":2}]}",
+     0, 0, ""},
+};
+#undef NET
+
+START_TEST(partners_file_problems) {
+  char path[400], err[600] = "", want[600];
+  if (partner_files[_i].dir) {
+    snprintf(path, sizeof path, "%s", tmpdir);
+  } else {
+    snprintf(path, sizeof path, "%s/partners.json", tmpdir);
+    if (partner_files[_i].text != NULL) {
+      FILE *f = fopen(path, "w");
+      ck_assert_ptr_nonnull(f);
+      fputs(partner_files[_i].text, f);
+      ck_assert_int_eq(fclose(f), 0);
+    }
+  }
+  ohets_partner_table *t = NULL;
+  int rc = ohets_partners_load(path, &t, err, sizeof err);
+  ck_assert_msg(rc == partner_files[_i].rc, "rc %d: %s", rc, err);
+  if (rc != 0) {
+    ck_assert_ptr_null(t);
+    snprintf(want, sizeof want, partner_files[_i].error, path);
+    ck_assert_str_eq(err, want);
+  } else {
+    ck_assert_ptr_nonnull(t);
+    ck_assert_uint_eq(t->n, 1);
+    ck_assert_int_eq(t->partners[0].has_npis, 1);
+    ck_assert_uint_eq(t->partners[0].max_connections, 2);
+  }
+  ohets_partners_free(t);
+}
+END_TEST
+
 static Suite *store_suite(void) {
   Suite *s = suite_create("store");
   TCase *tc = tcase_create("store");
@@ -843,6 +905,8 @@ static Suite *store_suite(void) {
   tcase_add_test(tc, readonly_sees_import_after_renewal);
   tcase_add_test(tc, readonly_amounts_follow_the_snapshot);
   tcase_add_test(tc, partners_find_each_and_only_listed);
+  tcase_add_loop_test(tc, partners_file_problems, 0,
+                      (int)(sizeof partner_files / sizeof partner_files[0]));
   suite_add_tcase(s, tc);
   return s;
 }
