@@ -26,16 +26,20 @@ int ohets__isa_delims(const char *p, size_t n, ohets__delims *d) {
   for (size_t i = 0; i < sizeof isa_sep_at; i++)
     if (p[isa_sep_at[i]] != el)
       return -EINVAL;
-  /* Between the fixed positions (checked above), no element separator. */
+  /* Between the fixed positions (checked above), no element separator.
+   * ISA11 (82) and ISA16 (104) are skipped: each is one byte naming a
+   * delimiter, read by position, so one equal to another delimiter is a
+   * readable ISA with a bad field (TA1 024 / 027, DESIGN §3.1), not an
+   * unreadable one. */
   size_t from = 4;
   for (size_t k = 1; k < sizeof isa_sep_at; k++) {
-    if (memchr(p + from, el, isa_sep_at[k] - from) != NULL)
+    if (from != 82 && memchr(p + from, el, isa_sep_at[k] - from) != NULL)
       return -EINVAL;
     from = (size_t)isa_sep_at[k] + 1;
   }
-  if (memchr(p + from, el, 104 - from) != NULL)
-    return -EINVAL;
-  if (seg == el || comp == el || seg == comp)
+  /* One byte cannot both end segments and split elements: nothing after
+   * the ISA could be read. */
+  if (seg == el)
     return -EINVAL;
   d->element = el;
   d->repetition = rep;

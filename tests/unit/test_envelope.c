@@ -140,6 +140,17 @@ static const env_case cases[] = {
     {.name = "ISA11 equals the segment terminator",
      .isa = {[11] = "~"},
      .expect = "024"},
+    /* The reader reads ISA11 and ISA16 by position, so a clash with the
+     * element separator or the terminator is a TA1 (DESIGN §3.1). */
+    {.name = "ISA11 equals the element separator",
+     .isa = {[11] = "*"},
+     .expect = "024"},
+    {.name = "ISA16 equals the element separator",
+     .isa = {[16] = "*"},
+     .expect = "027"},
+    {.name = "ISA16 equals the segment terminator",
+     .isa = {[16] = "~"},
+     .expect = "027"},
     {.name = "ISA16 a letter", .isa = {[16] = "A"}, .expect = "027"},
     {.name = "ISA16 blank", .isa = {[16] = " "}, .expect = "027"},
     {.name = "segment terminator a letter",
@@ -452,6 +463,20 @@ START_TEST(ta1_bytes) {
 }
 END_TEST
 
+/* ISA16 equal to the element separator: the request's set cannot be
+ * mirrored whole, so the answer uses the defaults. */
+START_TEST(ta1_for_isa16_clash) {
+  ohets_buf out;
+  ta1_for_case("ISA16 equals the element separator", "027", &out);
+  assert_bytes(
+      &out,
+      "ISA*00*          *00*          *ZZ*CMS            *ZZ*1234567890     "
+      "*261123*1030*^*00501*000000042*0*T*:~"
+      "TA1*000010216*080503*1705*R*027~IEA*0*000000042~");
+  ohets_buf_free(&out);
+}
+END_TEST
+
 START_TEST(ta1_mirrors_custom_delimiters) {
   ohets_buf out;
   ta1_for_case("custom delimiters (07 as published)", "008", &out);
@@ -546,6 +571,7 @@ static Suite *envelope_suite(void) {
   suite_add_tcase(s, tc);
   TCase *tw = tcase_create("ta1");
   tcase_add_test(tw, ta1_bytes);
+  tcase_add_test(tw, ta1_for_isa16_clash);
   tcase_add_test(tw, ta1_mirrors_custom_delimiters);
   tcase_add_test(tw, ta1_isa_shape);
   tcase_add_test(tw, ta1_fallbacks);

@@ -158,6 +158,51 @@ START_TEST(receiver_not_cms_gets_ta1_008) {
 }
 END_TEST
 
+/* DESIGN §3.1: an ISA whose delimiters can be read but whose ISA16 (or
+ * ISA11) equals another delimiter is bad ISA content: a TA1, not HTS00004.
+ * Only an element separator equal to the segment terminator leaves nothing
+ * readable. */
+START_TEST(delimiter_clash_gets_ta1) {
+  static const struct {
+    unsigned at;
+    char byte;
+    const char *ta105; /* NULL: HTS00004 */
+  } clash[] = {
+      {104, '*', "027"}, /* ISA16 = element separator */
+      {104, '~', "027"}, /* ISA16 = segment terminator */
+      {104, '^', "027"}, /* ISA16 = ISA11 */
+      {82, '*', "024"},  /* ISA11 = element separator */
+      {82, '~', "024"},  /* ISA11 = segment terminator */
+      {105, '*', NULL},  /* segment terminator = element separator */
+  };
+  for (size_t i = 0; i < sizeof clash / sizeof clash[0]; i++) {
+    char req[2048];
+    snprintf(req, sizeof req, "%s", make_270("CMS", "005010X279A1"));
+    req[clash[i].at] = clash[i].byte;
+    ohets_request_ctx c = base_ctx();
+    ohets_buf out;
+    ohets_outcome o;
+    ck_assert_int_eq(answer(req, &c, &out, &o), 0);
+    if (clash[i].ta105 == NULL) {
+      ck_assert_msg(o.answer == OHETS_ANSWER_HETS && strcmp(o.hets_code, "HTS00004") == 0,
+                    "case %zu: answer %d", i, (int)o.answer);
+    } else {
+      char want[64];
+      ck_assert_msg(o.answer == OHETS_ANSWER_TA1, "case %zu: answer %d, want a TA1", i,
+                    (int)o.answer);
+      ck_assert_str_eq(o.ta1_code, clash[i].ta105);
+      /* The answer's own delimiters are a valid set: * ^ : ~. */
+      snprintf(want, sizeof want, "~TA1*000000001*261123*1030*R*%s~IEA*0*", clash[i].ta105);
+      ck_assert_msg(out.len > OHETS__ISA_LEN && memcmp(out.data, "ISA*", 4) == 0 &&
+                        memcmp(out.data + OHETS__ISA_LEN - 3, "*:~", 3) == 0 &&
+                        contains(&out, want),
+                    "case %zu: %.*s", i, (int)out.len, (const char *)out.data);
+    }
+    ohets_buf_free(&out);
+  }
+}
+END_TEST
+
 START_TEST(unknown_submitter_gets_sby00502) {
   ohets_request_ctx c = base_ctx();
   ohets_partners p = {deny_all, npi_any, NULL};
@@ -278,6 +323,7 @@ int main(void) {
   tcase_add_test(tc, no_isa_gets_hts00004);
   tcase_add_test(tc, oversized_interchange_gets_hts00002);
   tcase_add_test(tc, receiver_not_cms_gets_ta1_008);
+  tcase_add_test(tc, delimiter_clash_gets_ta1);
   tcase_add_test(tc, unknown_submitter_gets_sby00502);
   tcase_add_test(tc, wrong_guide_version_gets_999);
   tcase_add_test(tc, matched_beneficiary_gets_271);
