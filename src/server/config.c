@@ -9,6 +9,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -227,7 +228,7 @@ static const char *const known_keys[] = {
     "listen", "db", "partners", "log", "log_hmac_key", "log_hmac_key_file",
     "workers", "idle_timeout_ms", "frame_deadline_ms", "max_frame_bytes",
     "queue_budget_ms", "shutdown_timeout_ms", "max_connections", "max_pipeline",
-    "max_jobs", "log_queue", "today"};
+    "max_jobs", "log_queue", "today", "user"};
 
 void ohets_srv_config_load(ohets_srv_config *cfg, const char *file,
                            ohets_srv_problems *p) {
@@ -319,6 +320,15 @@ void ohets_srv_config_load(ohets_srv_config *cfg, const char *file,
       json_object_get(root, "log_queue"))
     cfg->log_queue = (unsigned)v;
 
+  json_t *user = json_object_get(root, "user");
+  if (user != NULL && !json_is_null(user)) {
+    const char *s = json_string_value(user);
+    if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof cfg->user)
+      ohets_srv_problem(p, "%s: \"user\": must be a user name or null", file);
+    else
+      snprintf(cfg->user, sizeof cfg->user, "%s", s);
+  }
+
   json_t *today = json_object_get(root, "today");
   if (today != NULL && !json_is_null(today)) {
     const char *s = json_string_value(today);
@@ -355,6 +365,7 @@ static void usage(FILE *f) {
           "      --max-connections N  open sockets (default 10000)\n"
           "      --max-pipeline N     requests queued per socket (default 8)\n"
           "      --today YYYY-MM-DD   pin the transaction date (tests, demos)\n"
+          "      --user NAME          started as root: run as NAME after binding\n"
           "      --help, --version\n"
           "Signals: TERM/INT drain and exit 0 (a second one exits at once);\n"
           "HUP reopens the log and reloads the partners file.\n");
@@ -363,7 +374,7 @@ static void usage(FILE *f) {
 enum {
   OPT_CHECK = 256, OPT_LISTEN, OPT_FRAMING, OPT_DB, OPT_PARTNERS, OPT_LOG,
   OPT_KEYFILE, OPT_WORKERS, OPT_IDLE, OPT_DEADLINE, OPT_MAXFRAME, OPT_BUDGET,
-  OPT_MAXCONN, OPT_PIPELINE, OPT_TODAY, OPT_HELP, OPT_VERSION
+  OPT_MAXCONN, OPT_PIPELINE, OPT_TODAY, OPT_USER, OPT_HELP, OPT_VERSION
 };
 
 static int cli_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi,
@@ -408,6 +419,7 @@ ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv,
       {"max-connections", required_argument, NULL, OPT_MAXCONN},
       {"max-pipeline", required_argument, NULL, OPT_PIPELINE},
       {"today", required_argument, NULL, OPT_TODAY},
+      {"user", required_argument, NULL, OPT_USER},
       {"help", no_argument, NULL, OPT_HELP},
       {"version", no_argument, NULL, OPT_VERSION},
       {NULL, 0, NULL, 0}};
@@ -425,19 +437,16 @@ ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv,
     case OPT_VERSION: printf(OHETS_SRV_PROG " " OHETS_VERSION_STRING "\n");
       return OHETS_SRV_CLI_EXIT_OK;
     case ':':
-      fprintf(stderr, OHETS_SRV_PROG ": %s: needs a value\n", argv[optind - 1]);
-      usage(stderr);
+      fprintf(stderr, OHETS_SRV_PROG ": %s: needs a value (see --help)\n", argv[optind - 1]);
       return OHETS_SRV_CLI_USAGE;
     case '?':
-      fprintf(stderr, OHETS_SRV_PROG ": %s: unknown option\n", argv[optind - 1]);
-      usage(stderr);
+      fprintf(stderr, OHETS_SRV_PROG ": %s: unknown option (see --help)\n", argv[optind - 1]);
       return OHETS_SRV_CLI_USAGE;
     default: break;
     }
   }
   if (optind < argc) {
-    fprintf(stderr, OHETS_SRV_PROG ": %s: unexpected argument\n", argv[optind]);
-    usage(stderr);
+    fprintf(stderr, OHETS_SRV_PROG ": %s: unexpected argument (see --help)\n", argv[optind]);
     return OHETS_SRV_CLI_USAGE;
   }
 
@@ -500,6 +509,12 @@ ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv,
       break;
     case OPT_PIPELINE:
       if (cli_uint(name, optarg, 1, 1024, &v, p) == 0) cfg->max_pipeline = (unsigned)v;
+      break;
+    case OPT_USER:
+      if (optarg[0] == '\0' || strlen(optarg) >= sizeof cfg->user)
+        ohets_srv_problem(p, "--user: must be a user name");
+      else
+        snprintf(cfg->user, sizeof cfg->user, "%s", optarg);
       break;
     case OPT_TODAY: {
       ohets_date d;
@@ -566,6 +581,7 @@ void ohets_srv_config_check_files(const ohets_srv_config *cfg_in,
       free(scratch);
     }
   }
+  (void)ohets_srv_config_check_user(cfg_in, p);
   ohets_store *s = NULL;
   if (ohets_store_open(&s, cfg_in->db, OHETS_STORE_READONLY, err, sizeof err) != 0)
     ohets_srv_problem(p, "\"db\": %s", err);
@@ -574,6 +590,19 @@ void ohets_srv_config_check_files(const ohets_srv_config *cfg_in,
   if (strcmp(cfg_in->log, "-") != 0 && access(cfg_in->log, F_OK) == 0 &&
       access(cfg_in->log, W_OK) != 0)
     ohets_srv_problem(p, "\"log\": %s: %s", cfg_in->log, strerror(errno));
+}
+
+int ohets_srv_config_check_user(const ohets_srv_config *cfg, ohets_srv_problems *p) {
+  if (cfg->user[0] == '\0')
+    return 0;
+  errno = 0;
+  struct passwd *pw = getpwnam(cfg->user);
+  if (pw == NULL) {
+    ohets_srv_problem(p, "\"user\": %s: %s", cfg->user,
+                      errno != 0 ? strerror(errno) : "no such user");
+    return -ENOENT;
+  }
+  return 0;
 }
 
 int ohets_srv_config_read_key(ohets_srv_config *cfg, ohets_srv_problems *p) {

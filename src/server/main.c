@@ -9,11 +9,14 @@
 #define _GNU_SOURCE 1 /* pthread_rwlock_t in uv.h, getopt_long, strnlen */
 #endif
 #include <errno.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "server/server.h"
@@ -56,11 +59,95 @@ void ohets_srv_finish(ohets_srv_server *srv) {
   /* Workers finish what they hold (results for closed connections are
    * dropped), then every remaining handle closes and uv_run returns. */
   ohets_srv_pool_stop(srv->pool);
+  /* The signal handlers stay until exit (close_signals()): closed now, a
+   * second stop signal during the last flush would kill the process by the
+   * signal instead of the documented exit 1. */
+  uv_unref((uv_handle_t *)&srv->sig_term);
+  uv_unref((uv_handle_t *)&srv->sig_int);
+  uv_unref((uv_handle_t *)&srv->sig_hup);
+  uv_close((uv_handle_t *)&srv->shutdown_timer, on_closed_noop);
+}
+
+static void second_signal_exit(void) {
+  static const char msg[] = OHETS_SRV_PROG ": second signal: exiting now\n";
+  ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
+  (void)w;
+  _exit(1);
+}
+
+static void on_late_stop_signal(int signum) {
+  (void)signum;
+  second_signal_exit();
+}
+
+/* At exit: a stop signal that arrived after the loop ended is handled now,
+ * and one arriving later still exits 1. */
+static void close_signals(ohets_srv_server *srv) {
+  uv_ref((uv_handle_t *)&srv->sig_term);
+  uv_ref((uv_handle_t *)&srv->sig_int);
+  uv_run(srv->loop, UV_RUN_NOWAIT);
   uv_close((uv_handle_t *)&srv->sig_term, on_closed_noop);
   uv_close((uv_handle_t *)&srv->sig_int, on_closed_noop);
   uv_close((uv_handle_t *)&srv->sig_hup, on_closed_noop);
-  uv_close((uv_handle_t *)&srv->shutdown_timer, on_closed_noop);
+  signal(SIGHUP, SIG_IGN); /* nothing left to reopen or reload */
+  struct sigaction sa;
+  memset(&sa, 0, sizeof sa);
+  sa.sa_handler = on_late_stop_signal;
+  sigemptyset(&sa.sa_mask);
+  sigaction(SIGTERM, &sa, NULL);
+  sigaction(SIGINT, &sa, NULL);
 }
+
+/* DESIGN §14 `user`: started as root, run as that user once the ports are
+ * bound and the files open; without it, say that it runs as root. */
+static int run_as_user(const ohets_srv_config *cfg, char *err, size_t errsz) {
+  if (geteuid() != 0) {
+    if (cfg->user[0] != '\0') {
+      struct passwd *pw = getpwnam(cfg->user);
+      if (pw == NULL || pw->pw_uid != geteuid())
+        fprintf(stderr, OHETS_SRV_PROG ": warning: \"user\" %s ignored: not started as root\n",
+                cfg->user);
+    }
+    return 0;
+  }
+  if (cfg->user[0] == '\0') {
+    fprintf(stderr, OHETS_SRV_PROG ": warning: running as root; set \"user\" (or --user) to "
+            "run as an unprivileged user after binding\n");
+    return 0;
+  }
+  errno = 0;
+  struct passwd *pw = getpwnam(cfg->user);
+  if (pw == NULL) {
+    snprintf(err, errsz, "user %s: %s", cfg->user, errno ? strerror(errno) : "no such user");
+    return -ENOENT;
+  }
+  /* glibc applies these to every thread of the process. */
+  if (initgroups(pw->pw_name, pw->pw_gid) != 0 || setgid(pw->pw_gid) != 0 ||
+      setuid(pw->pw_uid) != 0) {
+    int e = errno;
+    snprintf(err, errsz, "user %s: cannot switch: %s", cfg->user, strerror(e));
+    return -e;
+  }
+  if (pw->pw_uid != 0 && setuid(0) == 0) {
+    snprintf(err, errsz, "user %s: root privileges could be regained", cfg->user);
+    return -EPERM;
+  }
+  return 0;
+}
+
+#ifdef OHETS_TEST_HOOKS
+/* Test hook: hold the process after the loop ends, so a test can signal it
+ * in the last moments of a drain. */
+static void test_exit_delay(void) {
+  const char *v = getenv("OPENHETS_TEST_EXIT_DELAY_MS");
+  unsigned long ms = v != NULL ? strtoul(v, NULL, 10) : 0;
+  if (ms > 0)
+    fprintf(stderr, OHETS_SRV_PROG ": test hook: holding exit for %lu ms\n", ms);
+  struct timespec d = {(time_t)(ms / 1000), (long)(ms % 1000) * 1000000L};
+  while (ms > 0 && nanosleep(&d, &d) != 0 && errno == EINTR)
+    ;
+}
+#endif
 
 static void on_shutdown_timeout(uv_timer_t *t) {
   ohets_srv_server *srv = t->data;
@@ -73,12 +160,8 @@ static void on_shutdown_timeout(uv_timer_t *t) {
 
 static void on_stop_signal(uv_signal_t *h, int signum) {
   ohets_srv_server *srv = h->data;
-  if (srv->stopping) {
-    static const char msg[] = OHETS_SRV_PROG ": second signal: exiting now\n";
-    ssize_t w = write(STDERR_FILENO, msg, sizeof msg - 1);
-    (void)w;
-    _exit(1);
-  }
+  if (srv->stopping)
+    second_signal_exit();
   srv->stopping = 1;
   json_t *e = ohets_srv_log_event("shutdown", 0);
   if (e != NULL) {
@@ -174,6 +257,7 @@ int main(int argc, char **argv) {
   ohets_srv_server *srv = calloc(1, sizeof *srv);
   uv_loop_t loop;
   int loop_ready = 0;
+  int signals_ready = 0; /* the signal handles exist (closed at exit) */
   if (cfg == NULL || srv == NULL) {
     fprintf(stderr, OHETS_SRV_PROG ": out of memory\n");
     goto done;
@@ -243,10 +327,15 @@ int main(int argc, char **argv) {
     fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
     goto done;
   }
+  if (run_as_user(cfg, err, sizeof err) != 0) {
+    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
+    goto done;
+  }
   uv_signal_init(&loop, &srv->sig_term);
   uv_signal_init(&loop, &srv->sig_int);
   uv_signal_init(&loop, &srv->sig_hup);
   uv_timer_init(&loop, &srv->shutdown_timer);
+  signals_ready = 1;
   srv->sig_term.data = srv->sig_int.data = srv->sig_hup.data = srv;
   srv->shutdown_timer.data = srv;
   uv_signal_start(&srv->sig_term, on_stop_signal, SIGTERM);
@@ -256,6 +345,9 @@ int main(int argc, char **argv) {
 
   uv_run(&loop, UV_RUN_DEFAULT);
   status = 0;
+#ifdef OHETS_TEST_HOOKS
+  test_exit_delay();
+#endif
 
 done:
   if (srv != NULL && srv->pool != NULL && !srv->finished) {
@@ -264,6 +356,8 @@ done:
     ohets_srv_pool_stop(srv->pool);
     uv_run(&loop, UV_RUN_NOWAIT);
   }
+  if (signals_ready)
+    close_signals(srv);
   if (loop_ready) {
     uv_run(&loop, UV_RUN_DEFAULT); /* let closing handles finish */
     if (uv_loop_close(&loop) != 0 && status == 0)

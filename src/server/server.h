@@ -60,6 +60,7 @@ typedef struct ohets_srv_config {
   unsigned max_jobs;         /* jobs queued or running, all connections */
   unsigned log_queue;        /* session-log lines waiting for the disk */
   char today[11];            /* YYYY-MM-DD pin; "": the clock's date */
+  char user[64];             /* started as root: drop to this user; "": stay */
 } ohets_srv_config;
 
 /* Problems found while reading the configuration: one line each, naming
@@ -95,6 +96,8 @@ ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv,
  * that they can be used; problems land in p. */
 void ohets_srv_config_check_files(const ohets_srv_config *cfg,
                                   ohets_srv_problems *p);
+/* Looks cfg->user up (its uid, gid and name); problems land in p. */
+int ohets_srv_config_check_user(const ohets_srv_config *cfg, ohets_srv_problems *p);
 /* Reads cfg->log_hmac_key_file (when set) into cfg->log_hmac_key. */
 int ohets_srv_config_read_key(ohets_srv_config *cfg, ohets_srv_problems *p);
 const char *ohets_srv_framing_name(ohets_framing f);
@@ -269,10 +272,10 @@ typedef struct ohets_srv_conn {
   unsigned handles_open;       /* handles still to report closed */
 } ohets_srv_conn;
 
-/* Called by the listener for each accepted socket (already uv_accept()ed
- * into a heap uv_tcp_t-containing connection). */
-void ohets_srv_conn_accept(ohets_srv_server *srv, uv_stream_t *listener,
-                           unsigned index);
+/* Called by the listener for each accepted socket: fd (non-blocking, now
+ * the connection's), the peer address accept() gave, the listener index. */
+void ohets_srv_conn_accept(ohets_srv_server *srv, int fd,
+                           const struct sockaddr_storage *peer, unsigned index);
 /* Worker result on the loop thread. */
 void ohets_srv_on_job_done(void *srv, ohets_srv_job *job);
 /* Shutdown: stop reading everywhere, answer what is queued, then close. */
@@ -281,6 +284,18 @@ void ohets_srv_conns_drain(ohets_srv_server *srv);
 void ohets_srv_conns_close_all(ohets_srv_server *srv, ohets_srv_reason why);
 
 /* --------------------------------------------------------- listeners */
+
+/* One listening socket.  The project accepts itself (not uv_accept) so the
+ * peer's address comes from accept() and is known even for a peer that
+ * resets at once. */
+typedef struct ohets_srv_listener {
+  uv_poll_t poll;          /* readable: connections to accept */
+  uv_timer_t pause;        /* out of descriptors: accept again later */
+  int fd;                  /* the listening socket; -1 when none */
+  unsigned index;          /* into cfg->listen */
+  unsigned handles_open;   /* poll and timer not yet closed */
+  ohets_srv_server *srv;
+} ohets_srv_listener;
 
 /* Binds and listens on every cfg->listen entry; on failure writes
  * "listen HOST:PORT: reason" into err. */
@@ -299,7 +314,7 @@ typedef struct ohets_srv_subcount {
 struct ohets_srv_server {
   uv_loop_t *loop;
   const ohets_srv_config *cfg;
-  uv_tcp_t listeners[OHETS_SRV_MAX_LISTENERS];
+  ohets_srv_listener listeners[OHETS_SRV_MAX_LISTENERS];
   unsigned n_listeners;        /* opened (closing counts down) */
   ohets_srv_log *log;
   ohets_srv_pool *pool;

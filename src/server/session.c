@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "server/server.h"
 
@@ -440,7 +441,13 @@ static void answer_hets_and_end(ohets_srv_conn *c, const char *code,
   if (c->state == OHETS_SRV_CONN_OPEN)
     set_ending(c, why);
   c->reason = why;
-  if (rc == 0 && write_owned(c, &wire) == 0) {
+  if (rc == 0 && (rc = write_owned(c, &wire)) != 0) {
+    ohets_buf_free(&rec);
+    ohets_buf_free(&wire);
+    close_now(c, OHETS_SRV_REASON_PEER);
+    return;
+  }
+  if (rc == 0) {
     /* Logged like a core answer, with what the loop could read. */
     ohets_outcome o;
     memset(&o, 0, sizeof o);
@@ -456,6 +463,13 @@ static void answer_hets_and_end(ohets_srv_conn *c, const char *code,
 }
 
 /* ------------------------------------------------------ dispatching */
+
+/* The HETS codes after which the connection closes (README's table): the
+ * stream cannot be trusted past them. */
+static int hets_code_closes(const char *code) {
+  return strcmp(code, "HTS00001") == 0 || strcmp(code, "HTS00002") == 0 ||
+         strcmp(code, "HTS00003") == 0;
+}
 
 /* Reads ISA06 (trimmed) and ISA13 from a fixed-width ISA, for the
  * per-submitter connection limit.  0 when the ISA is not readable; the core
@@ -494,6 +508,11 @@ static int peek_isa(const uint8_t *p, size_t n, char sub[OHETS_SRV_SUBMITTER_LEN
  * allowed submitter it sends.  Returns 1 when the request must be refused. */
 static int over_submitter_limit(ohets_srv_conn *c, const ohets_srv_item *it,
                                 char sub[OHETS_SRV_SUBMITTER_LEN], char isa13[10]) {
+  if (c->state == OHETS_SRV_CONN_ENDING && c->reason == OHETS_SRV_REASON_LIMIT) {
+    /* Already refused: what it pipelined behind is refused alike. */
+    (void)peek_isa(it->payload, it->len, sub, isa13);
+    return 1;
+  }
   if (c->submitter[0] || !peek_isa(it->payload, it->len, sub, isa13))
     return 0;
   const ohets_partner_table *t = c->srv->partners->table;
@@ -563,9 +582,14 @@ void ohets_srv_on_job_done(void *arg, ohets_srv_job *job) {
     c->job_in_flight = 0;
     queue_pop(c); /* the request this job answered */
     size_t out_len = job->answer.len;
-    if (job->rc != 0 || write_owned(c, &job->answer) != 0) {
-      close_now(c, OHETS_SRV_REASON_PROTOCOL);
+    if (job->rc != 0) {
+      close_now(c, OHETS_SRV_REASON_PROTOCOL); /* no answer could be made */
+    } else if (write_owned(c, &job->answer) != 0) {
+      close_now(c, OHETS_SRV_REASON_PEER);
     } else {
+      /* One rule for HTS00001-3, wherever they come from: close after. */
+      if (job->outcome.answer == OHETS_ANSWER_HETS && hets_code_closes(job->outcome.hets_code))
+        set_ending(c, OHETS_SRV_REASON_PROTOCOL);
       c->requests++;
       log_request(c, &job->outcome, job->bytes_in, out_len, job->t_frame,
                   job->t_enqueue, job->t_start, job->t_done, job->overloaded,
@@ -743,7 +767,11 @@ static void progress(ohets_srv_conn *c, int activity) {
   decode(c);
   if (c->state == OHETS_SRV_CONN_CLOSING)
     return;
-  if (c->qlen > 0 && !c->job_in_flight && !c->waiting_slot && c->writes_pending == 0)
+  /* An item answered here on the loop (an error record, a refusal) calls
+   * back nobody when its write completes at once: take the next item in the
+   * same pass, or a connection with more queued would wait forever. */
+  while (c->qlen > 0 && !c->job_in_flight && !c->waiting_slot && c->writes_pending == 0 &&
+         c->state != OHETS_SRV_CONN_CLOSING)
     dispatch_head(c);
   if (c->state == OHETS_SRV_CONN_CLOSING)
     return;
@@ -800,24 +828,15 @@ static void peer_to_text(const struct sockaddr_storage *ss, char *out, size_t n)
   }
 }
 
-static void on_reject_closed(uv_handle_t *h) { free(h); }
-
-void ohets_srv_conn_accept(ohets_srv_server *srv, uv_stream_t *listener,
-                           unsigned index) {
+void ohets_srv_conn_accept(ohets_srv_server *srv, int fd,
+                           const struct sockaddr_storage *peer, unsigned index) {
   const ohets_srv_config *cfg = srv->cfg;
   ohets_srv_conn *c = calloc(1, sizeof *c);
   ohets_srv_item *queue = calloc(cfg->max_pipeline + 1, sizeof *queue);
   if (c == NULL || queue == NULL) {
-    /* Take the socket off the backlog so the loop does not spin on it. */
     free(c);
     free(queue);
-    uv_tcp_t *t = malloc(sizeof *t);
-    if (t != NULL && uv_tcp_init(srv->loop, t) == 0) {
-      (void)uv_accept(listener, (uv_stream_t *)t);
-      uv_close((uv_handle_t *)t, on_reject_closed);
-    } else {
-      free(t);
-    }
+    close(fd);
     return;
   }
   c->srv = srv;
@@ -825,7 +844,8 @@ void ohets_srv_conn_accept(ohets_srv_server *srv, uv_stream_t *listener,
   uv_tcp_init(srv->loop, &c->tcp);
   c->tcp.data = c;
   c->handles_open = 1;
-  if (uv_accept(listener, (uv_stream_t *)&c->tcp) != 0) {
+  if (uv_tcp_open(&c->tcp, fd) != 0) {
+    close(fd);
     uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
     return;
   }
@@ -842,9 +862,7 @@ void ohets_srv_conn_accept(ohets_srv_server *srv, uv_stream_t *listener,
    * decoder tolerates, plus slack for the next frame's first bytes. */
   c->rmax = 2 * cfg->max_frame_bytes + OHETS_FRAME_OVERHEAD + 4096;
   ohets_frame_decoder_init(&c->dec, cfg->listen[index].framing, cfg->max_frame_bytes);
-  int len = (int)sizeof c->peer;
-  if (uv_tcp_getpeername(&c->tcp, (struct sockaddr *)&c->peer, &len) != 0)
-    memset(&c->peer, 0, sizeof c->peer);
+  c->peer = *peer; /* from accept(): known even if the peer has reset since */
   peer_to_text(&c->peer, c->peer_text, sizeof c->peer_text);
   uv_tcp_nodelay(&c->tcp, 1);
 

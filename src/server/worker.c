@@ -24,10 +24,18 @@
 typedef struct worker {
   ohets_srv_pool *pool;
   ohets_store *store; /* this thread's handle; NULL: unavailable */
+  unsigned store_epoch;  /* pool->store_epoch when the handle was opened */
+  uint64_t reopen_at_ms; /* store NULL: no reopen before this (hrtime ms) */
+  unsigned backoff_ms;   /* the wait after the next failed reopen */
+  int lookup_failed;     /* this job: the store failed a lookup */
+  int lookup_ok;         /* this job: the store answered a lookup */
   pthread_t thread;
   int started;
   ohets_buf payload;     /* the core's answer before wrapping, reused */
 } worker;
+
+#define REOPEN_BACKOFF_MIN_MS 100
+#define REOPEN_BACKOFF_MAX_MS 1000 /* service back within ~1 s of a good store */
 
 struct ohets_srv_pool {
   const ohets_srv_config *cfg;
@@ -61,6 +69,12 @@ struct ohets_srv_pool {
   ohets_srv_done_fn done;
   void *done_arg;
   atomic_uint_fast32_t control; /* ISA13/GS06 of answers */
+  /* Store health over all workers: 1 from the first failed lookup until a
+   * lookup works again (one stderr line each way).  A failure bumps the
+   * epoch so every worker reopens its handle before its next job (a file
+   * replaced under us needs a new handle, not the old one). */
+  atomic_int store_down;
+  atomic_uint store_epoch;
   unsigned delay_ms;            /* test hook: sleep per job */
 };
 
@@ -153,6 +167,77 @@ static uint32_t next_control(ohets_srv_pool *pool) {
   return (uint32_t)(n % 999999999u) + 1;
 }
 
+/* -------------------------------------------------- store health */
+
+static ohets_lookup_status worker_beneficiary(void *ctx, const char *mbi,
+                                              ohets_beneficiary *out) {
+  worker *w = ctx;
+  ohets_lookup_status st = ohets_store_beneficiary(w->store, mbi, out);
+  if (st == OHETS_LOOKUP_UNAVAILABLE)
+    w->lookup_failed = 1;
+  else
+    w->lookup_ok = 1;
+  return st;
+}
+
+static int worker_amounts(void *ctx, int year, ohets_program_amounts *out) {
+  worker *w = ctx;
+  int rc = ohets_store_amounts(w->store, year, out);
+  if (rc < 0 && rc != -ENOENT)
+    w->lookup_failed = 1;
+  return rc;
+}
+
+static int store_reopen(worker *w, uint64_t now_ms, char *err, size_t errsz) {
+  ohets_srv_pool *pool = w->pool;
+  if (w->store != NULL)
+    ohets_store_close(w->store);
+  w->store = NULL;
+  w->store_epoch = atomic_load(&pool->store_epoch);
+  int rc = ohets_store_open(&w->store, pool->cfg->db, OHETS_STORE_READONLY, err, errsz);
+  if (rc != 0) {
+    w->store = NULL;
+    w->reopen_at_ms = now_ms + w->backoff_ms;
+    w->backoff_ms = w->backoff_ms * 2 > REOPEN_BACKOFF_MAX_MS ? REOPEN_BACKOFF_MAX_MS
+                                                              : w->backoff_ms * 2;
+  }
+  return rc;
+}
+
+/* Before a job: a handle from before the last failure is reopened, a
+ * missing one once its backoff has passed. */
+static void store_before_job(worker *w, uint64_t now_ms) {
+  char err[400];
+  if (w->store != NULL && w->store_epoch == atomic_load(&w->pool->store_epoch))
+    return;
+  if (w->store == NULL && now_ms < w->reopen_at_ms)
+    return;
+  (void)store_reopen(w, now_ms, err, sizeof err);
+}
+
+/* After a job: a failed lookup drops the handle (tried again at once, then
+ * with backoff); the first failure and the first lookup that works again
+ * each get one stderr line. */
+static void store_after_job(worker *w, uint64_t now_ms) {
+  ohets_srv_pool *pool = w->pool;
+  if (w->lookup_failed) {
+    char err[400] = "";
+    atomic_fetch_add(&pool->store_epoch, 1);
+    w->backoff_ms = REOPEN_BACKOFF_MIN_MS;
+    int rc = store_reopen(w, now_ms, err, sizeof err);
+    if (atomic_exchange(&pool->store_down, 1) == 0)
+      fprintf(stderr, OHETS_SRV_PROG ": store %s: lookups failing, answering AAA 42 until it "
+              "works again (%s)\n", pool->cfg->db,
+              rc != 0 ? err : "reopened; the next lookup will tell");
+  } else if (w->lookup_ok) {
+    w->backoff_ms = REOPEN_BACKOFF_MIN_MS;
+    if (atomic_load_explicit(&pool->store_down, memory_order_relaxed) &&
+        atomic_exchange(&pool->store_down, 0) == 1)
+      fprintf(stderr, OHETS_SRV_PROG ": store %s: lookups work again\n", pool->cfg->db);
+  }
+  w->lookup_failed = w->lookup_ok = 0;
+}
+
 static void run_job(worker *w, ohets_srv_job *job) {
   ohets_srv_pool *pool = w->pool;
   const ohets_srv_config *cfg = pool->cfg;
@@ -160,6 +245,8 @@ static void run_job(worker *w, ohets_srv_job *job) {
   if (job->answer.data == NULL)
     ohets_buf_init(&job->answer, ANSWER_MAX);
   job->answer.len = 0; /* a reused job brings its buffer */
+  uint64_t now_ms = job->t_start / 1000000u;
+  store_before_job(w, now_ms);
   uint64_t waited_ms = (job->t_start - job->t_enqueue) / 1000000u;
   job->overloaded = w->store == NULL || waited_ms > cfg->queue_budget_ms;
 
@@ -172,10 +259,7 @@ static void run_job(worker *w, ohets_srv_job *job) {
   }
 #endif
 
-  ohets_lookup lookup;
-  memset(&lookup, 0, sizeof lookup);
-  if (w->store != NULL)
-    ohets_store_lookup_iface(w->store, &lookup);
+  ohets_lookup lookup = {worker_beneficiary, worker_amounts, w};
   partner_check pc = {job, &cfg->listen[job->listener]};
   ohets_partners partners = {job_submitter_allowed, job_npi_linked, &pc};
   ohets_request_ctx ctx;
@@ -197,6 +281,9 @@ static void run_job(worker *w, ohets_srv_job *job) {
     ohets_buf_reset(&payload);
     rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
   }
+  if (w->lookup_failed)
+    job->overloaded = 1; /* answered AAA 42 for the store */
+  store_after_job(w, now_ms);
   if (rc == 0) {
     mbi_hash(cfg, job->outcome.mbi, job->mbi_hash);
     if (job->raw)
@@ -343,6 +430,8 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
   pool->done = done;
   pool->done_arg = arg;
   atomic_init(&pool->control, 0);
+  atomic_init(&pool->store_down, 0);
+  atomic_init(&pool->store_epoch, 0);
 #ifdef OHETS_TEST_HOOKS
   const char *delay = getenv("OPENHETS_TEST_DELAY_MS");
   if (delay != NULL)
@@ -352,6 +441,7 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
    * clear error at startup. */
   for (unsigned i = 0; i < pool->n; i++) {
     pool->workers[i].pool = pool;
+    pool->workers[i].backoff_ms = REOPEN_BACKOFF_MIN_MS;
     char serr[400];
     rc = ohets_store_open(&pool->workers[i].store, cfg->db, OHETS_STORE_READONLY,
                           serr, sizeof serr);
