@@ -1,7 +1,10 @@
 /* HETS proprietary error record (DESIGN §3.2): fixed positions, ASCII.
  *
  *   0  "HETS"   4  trace (30, right-justified)   34 CCYYMMDD   42 HHMMSSsss
- *   51 " E"     53 code (8)                       61 " - " description
+ *   51 " I"     53 code (8)                       61 " - " description
+ *
+ * The response code is " I" for every code: the one real record ever
+ * published (a 2011 SBY00502) carries it, and DESIGN §3.2 says to use it.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -12,6 +15,7 @@
 #define TRACE_WIDTH 30
 #define CODE_WIDTH 8
 #define RECORD_FIXED_LEN 61 /* everything before " - " */
+#define RESPONSE_CODE " I"  /* offset 51, the same for every code */
 
 /* The one list of HETS error codes this service answers with; the README
  * documents the same table. */
@@ -59,7 +63,7 @@ int ohets_hets_error_write(ohets_buf *out, const char *code, const char *trace,
 
   /* Every numeric field is reduced to its width so positions never move. */
   char record[RECORD_FIXED_LEN + 1];
-  int n = snprintf(record, sizeof record, "HETS%s%04d%02u%02u%02u%02u%02u%03u E%s",
+  int n = snprintf(record, sizeof record, "HETS%s%04d%02u%02u%02u%02u%02u%03u" RESPONSE_CODE "%s",
                    trace_field, ((int)now->date.year % 10000 + 10000) % 10000,
                    now->date.month % 100u, now->date.day % 100u,
                    now->hour % 100u, now->minute % 100u, now->second % 100u,

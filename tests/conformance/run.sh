@@ -258,7 +258,7 @@ while IFS= read -r row; do
     case ${ans_head:34:17} in
     *[!0-9]* | '') echo "HETS date/time not digits" >>"$why" ;;
     esac
-    [ "${ans_head:51:2}" = " E" ] || echo "HETS response code is not \" E\"" >>"$why"
+    [ "${ans_head:51:2}" = " I" ] || echo "HETS response code is not \" I\"" >>"$why"
     [ "${ans_head:61:3}" = " - " ] || echo "HETS record lacks \" - \" before the text" >>"$why"
   fi
 

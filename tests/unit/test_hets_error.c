@@ -33,7 +33,7 @@ START_TEST(test_exact_record) {
                              "                     000000905" /* 30, right-justified */
                              "20261123"
                              "090507042"
-                             " E"
+                             " I"
                              "HTS00004"
                              " - The payload does not begin with a readable ISA segment";
   ck_assert_str_eq(rec, want);
@@ -49,7 +49,7 @@ START_TEST(test_fixed_offsets) {
   assert_field(rec, 25, "123456789");
   assert_field(rec, 34, "20261123");
   assert_field(rec, 42, "090507042");
-  assert_field(rec, 51, " E");
+  assert_field(rec, 51, " I");
   assert_field(rec, 53, "SBY00502");
   assert_field(rec, 61, " - Authorization for this transaction cannot be validated");
   ck_assert_uint_eq(strlen(rec),
@@ -105,6 +105,9 @@ START_TEST(test_every_code_has_text) {
   ck_assert_ptr_nonnull(text);
   ck_assert_uint_gt(strlen(text), 10);
   char *rec = record(codes[_i], "1");
+  /* DESIGN §3.2: blank and capital I at 51 whatever the code. */
+  ck_assert_msg(rec[51] == ' ' && rec[52] == 'I', "%s: response code '%.2s', want ' I'",
+                codes[_i], rec + 51);
   assert_field(rec, 53, codes[_i]);
   assert_field(rec, 61, " - ");
   ck_assert_str_eq(rec + 64, text);
