@@ -17,13 +17,18 @@
  *
  * A beneficiary whose MBI is already on file (or earlier in the file)
  * replaces it, its retired-MBI list included; a program year replaces that
- * year.  The first bad line stops the import, rolls everything back, and is
- * reported as "line N: <problem>" -- never with the offending value.
+ * year.  The counts say what was stored, so a file naming one MBI twice
+ * counts one beneficiary, and the lines replaced within the file are
+ * reported by number (never by MBI).  The first bad line stops the import,
+ * rolls everything back, and is reported as "line N: <problem>" -- never
+ * with the offending value.
  */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* getc_unlocked */
 #endif
 #include <errno.h>
+#include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,6 +52,114 @@ static long read_line(FILE *in, char *buf, size_t cap) {
   return (long)n;
 }
 
+/* The key of each stored line, to find lines of one file that replace one
+ * another: an MBI packed exactly (11 characters of 0-9 A-Z, base 36, below
+ * 2^57), or a program year with the top bit set.  16 bytes a line, sorted
+ * once at the end. */
+#define YEAR_KEY (UINT64_C(1) << 63)
+
+typedef struct seen_line {
+  uint64_t key;
+  unsigned long line;
+} seen_line;
+
+typedef struct seen_list {
+  seen_line *v;
+  size_t n, cap;
+} seen_list;
+
+static uint64_t mbi_key(const char *mbi) {
+  uint64_t k = 0;
+  for (const char *c = mbi; *c != '\0'; c++)
+    k = k * 36 + (uint64_t)(*c <= '9' ? *c - '0' : *c - 'A' + 10);
+  return k;
+}
+
+static int seen_add(seen_list *l, uint64_t key, unsigned long line) {
+  if (l->n == l->cap) {
+    size_t cap = l->cap ? l->cap * 2 : 1024;
+    seen_line *v = realloc(l->v, cap * sizeof *v);
+    if (v == NULL)
+      return -ENOMEM;
+    l->v = v;
+    l->cap = cap;
+  }
+  l->v[l->n++] = (seen_line){key, line};
+  return 0;
+}
+
+static int cmp_seen(const void *a, const void *b) {
+  const seen_line *x = a, *y = b;
+  if (x->key != y->key)
+    return x->key < y->key ? -1 : 1;
+  return (x->line > y->line) - (x->line < y->line);
+}
+
+/* Counts what was stored (one per key) and the lines a later line with the
+ * same key replaced, keeping the first few by the replacing line. */
+static void count_stored(seen_list *l, ohets_import_counts *c) {
+  if (l->n > 0)
+    qsort(l->v, l->n, sizeof *l->v, cmp_seen);
+  for (size_t i = 0; i < l->n; i++) {
+    const seen_line *e = &l->v[i];
+    int year = (e->key & YEAR_KEY) != 0;
+    if (i == 0 || l->v[i - 1].key != e->key) {
+      if (year)
+        c->program_years++;
+      else
+        c->beneficiaries++;
+      continue;
+    }
+    ohets_import_replaced r = {l->v[i - 1].line, e->line, year};
+    size_t held = c->replaced < OHETS_IMPORT_SHOWN ? c->replaced : OHETS_IMPORT_SHOWN;
+    size_t at = held;
+    while (at > 0 && c->shown[at - 1].by > r.by)
+      at--;
+    if (at < OHETS_IMPORT_SHOWN) {
+      size_t end = held < OHETS_IMPORT_SHOWN ? held : OHETS_IMPORT_SHOWN - 1;
+      memmove(&c->shown[at + 1], &c->shown[at], (end - at) * sizeof r);
+      c->shown[at] = r;
+    }
+    c->replaced++;
+  }
+}
+
+/* Appends to out at *n; output past outsz is cut, never overrun. */
+static void add(char *out, size_t outsz, size_t *n, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static void add(char *out, size_t outsz, size_t *n, const char *fmt, ...) {
+  if (*n + 1 >= outsz)
+    return;
+  va_list ap;
+  va_start(ap, fmt);
+  int k = vsnprintf(out + *n, outsz - *n, fmt, ap);
+  va_end(ap);
+  if (k > 0)
+    *n = *n + (size_t)k < outsz ? *n + (size_t)k : outsz - 1;
+}
+
+void ohets_import_summary(const ohets_import_counts *c, char *out, size_t outsz) {
+  size_t n = 0;
+  if (outsz == 0)
+    return;
+  out[0] = '\0';
+  add(out, outsz, &n, "imported %lu line%s: %lu %s", c->records, c->records == 1 ? "" : "s",
+      c->beneficiaries, c->beneficiaries == 1 ? "beneficiary" : "beneficiaries");
+  if (c->program_years > 0)
+    add(out, outsz, &n, " and %lu program year%s", c->program_years,
+        c->program_years == 1 ? "" : "s");
+  add(out, outsz, &n, " stored");
+  size_t shown = c->replaced < OHETS_IMPORT_SHOWN ? c->replaced : OHETS_IMPORT_SHOWN;
+  for (size_t i = 0; i < shown; i++)
+    add(out, outsz, &n, "%sline %lu replaced line %lu for the same %s", i ? "; " : " (",
+        c->shown[i].by, c->shown[i].line, c->shown[i].program_year ? "program year" : "MBI");
+  if (c->replaced > shown)
+    add(out, outsz, &n, "; %lu more line%s replaced an earlier one", c->replaced - shown,
+        c->replaced - shown == 1 ? "" : "s");
+  if (shown > 0)
+    add(out, outsz, &n, ")");
+}
+
 static int blank(const char *s, size_t n) {
   for (size_t i = 0; i < n; i++)
     if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
@@ -56,8 +169,8 @@ static int blank(const char *s, size_t n) {
 
 /* Parses and stores one line; on failure msg says what, without "line N". */
 static int import_line(ohets_store *s, const char *line, size_t n,
-                       ohets_beneficiary *rec, ohets_import_counts *counts,
-                       char *msg, size_t msgsz) {
+                       ohets_beneficiary *rec, uint64_t *key, char *msg,
+                       size_t msgsz) {
   json_error_t jerr;
   ohets_retired_mbis retired;
   ohets_program_amounts amounts;
@@ -79,13 +192,13 @@ static int import_line(ohets_store *s, const char *line, size_t n,
     if (rc == 0)
       rc = ohets__store_put_amounts(s, &amounts, msg, msgsz);
     if (rc == 0)
-      counts->program_years++;
+      *key = YEAR_KEY | (uint64_t)amounts.year;
   } else {
     rc = ohets_record_from_json_ex(j, rec, &retired, msg, msgsz);
     if (rc == 0)
       rc = ohets__store_put(s, rec, &retired, msg, msgsz);
     if (rc == 0)
-      counts->beneficiaries++;
+      *key = mbi_key(rec->mbi);
   }
   json_decref(j);
   return rc;
@@ -94,9 +207,11 @@ static int import_line(ohets_store *s, const char *line, size_t n,
 int ohets_store_import_counted(ohets_store *s, FILE *in,
                                ohets_import_counts *counts, char *err,
                                size_t errsz) {
-  ohets_import_counts local = {0, 0, 0};
+  ohets_import_counts local;
   ohets_beneficiary *rec = malloc(sizeof *rec);
   char *line = malloc(MAX_LINE_BYTES);
+  seen_list seen = {NULL, 0, 0};
+  uint64_t key = 0;
   long n;
   char msg[256];
   int rc;
@@ -122,9 +237,14 @@ int ohets_store_import_counted(ohets_store *s, FILE *in,
     }
     if (blank(line, (size_t)n))
       continue;
-    rc = import_line(s, line, (size_t)n, rec, counts, msg, sizeof msg);
+    counts->records++;
+    rc = import_line(s, line, (size_t)n, rec, &key, msg, sizeof msg);
     if (rc != 0) {
       snprintf(err, errsz, "line %lu: %s", counts->lines, msg);
+      goto done;
+    }
+    if ((rc = seen_add(&seen, key, counts->lines)) != 0) {
+      snprintf(err, errsz, "out of memory");
       goto done;
     }
   }
@@ -134,13 +254,17 @@ int ohets_store_import_counted(ohets_store *s, FILE *in,
     goto done;
   }
   rc = ohets__store_commit(s, err, errsz);
+  if (rc == 0)
+    count_stored(&seen, counts);
 
 done:
   if (rc != 0) {
     ohets__store_rollback(s);
     counts->beneficiaries = 0;
     counts->program_years = 0;
+    counts->replaced = 0;
   }
+  free(seen.v);
   free(line);
   free(rec);
   return rc;

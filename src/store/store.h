@@ -91,11 +91,26 @@ typedef struct ohets_store_stats {
 int ohets_store_stats_get(ohets_store *s, ohets_store_stats *out, char *err,
                           size_t errsz);
 
-/* What one import added or replaced. */
+/* A line of an import that a later line of the same file replaced. */
+typedef struct ohets_import_replaced {
+  unsigned long line;   /* the earlier line */
+  unsigned long by;     /* the later line that replaced it */
+  int program_year;     /* 1: the same program year; 0: the same MBI */
+} ohets_import_replaced;
+
+#define OHETS_IMPORT_SHOWN 3 /* replaced lines kept for the summary */
+
+/* What one import added or replaced.  Lines naming an MBI (or a program
+ * year) that an earlier line of the same file named count once: the later
+ * line replaces the earlier one. */
 typedef struct ohets_import_counts {
-  unsigned long beneficiaries;
-  unsigned long program_years;
-  unsigned long lines; /* lines read, blank ones included */
+  unsigned long beneficiaries; /* stored: different MBIs among the lines */
+  unsigned long program_years; /* stored: different years among the lines */
+  unsigned long lines;         /* lines read, blank ones included */
+  unsigned long records;       /* non-blank lines, each one record */
+  unsigned long replaced;      /* lines a later line of the file replaced */
+  ohets_import_replaced shown[OHETS_IMPORT_SHOWN]; /* the first of them, by
+                                                      the replacing line */
 } ohets_import_counts;
 
 /* Imports JSON Lines (DESIGN §7; see import.c for the program-amount
@@ -107,6 +122,10 @@ int ohets_store_import(ohets_store *s, FILE *in, char *err, size_t errsz);
 int ohets_store_import_counted(ohets_store *s, FILE *in,
                                ohets_import_counts *counts, char *err,
                                size_t errsz);
+/* One line saying what an import stored, e.g. "imported 2 lines: 1
+ * beneficiary stored, 0 program years (line 2 replaced line 1 for the same
+ * MBI)".  Line numbers only, never an MBI. */
+void ohets_import_summary(const ohets_import_counts *c, char *out, size_t outsz);
 
 /* Adds count synthetic beneficiaries, deterministic for a seed and the
  * store's latest program year (which stands for "this year"), in one

@@ -85,8 +85,8 @@ static int cmd_import(const char *db, const char *file) {
     err_line("%s: %s (nothing imported)", strcmp(file, "-") == 0 ? "stdin" : file, err);
     goto done;
   }
-  printf("imported %lu beneficiaries, %lu program years\n", counts.beneficiaries,
-         counts.program_years);
+  ohets_import_summary(&counts, err, sizeof err);
+  printf("%s\n", err);
   status = 0;
 
 done:

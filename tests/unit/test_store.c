@@ -71,8 +71,10 @@ static ohets_store *open_ro(const char *path) {
   return s;
 }
 
-/* Imports text through a temporary file; returns the import's result. */
-static int import_text(ohets_store *s, const char *text, char *err, size_t errsz) {
+/* Imports text through a temporary file; returns the import's result and,
+ * when counts is not NULL, what it stored. */
+static int import_text_counted(ohets_store *s, const char *text,
+                               ohets_import_counts *counts, char *err, size_t errsz) {
   char path[400];
   snprintf(path, sizeof path, "%s/in.jsonl", tmpdir);
   FILE *f = fopen(path, "w");
@@ -81,10 +83,15 @@ static int import_text(ohets_store *s, const char *text, char *err, size_t errsz
   fclose(f);
   f = fopen(path, "r");
   ck_assert_ptr_nonnull(f);
-  int rc = ohets_store_import(s, f, err, errsz);
+  int rc = counts ? ohets_store_import_counted(s, f, counts, err, errsz)
+                 : ohets_store_import(s, f, err, errsz);
   fclose(f);
   unlink(path);
   return rc;
+}
+
+static int import_text(ohets_store *s, const char *text, char *err, size_t errsz) {
+  return import_text_counted(s, text, NULL, err, errsz);
 }
 
 static void set_user_version(const char *path, int v) {
@@ -376,6 +383,56 @@ START_TEST(import_upserts_duplicates) {
   ck_assert_ptr_null(strstr(err, "1EG4TE5MK73"));
   ck_assert_int_eq(ohets_store_beneficiary(s, "1EG4TE5MK73", b), OHETS_LOOKUP_FOUND);
   free(b);
+  ohets_store_close(s);
+}
+END_TEST
+
+/* hets-db import's summary says what was stored: one MBI on two lines is
+ * one beneficiary, and the replaced line is named by number, never by MBI
+ * (issue 9: it said "imported 2" with 1 stored). */
+#define BEN(mbi, first) \
+  "{\"mbi\":\"" mbi "\",\"last\":\"DOE\",\"first\":\"" first "\",\"dob\":\"1940-01-01\"}\n"
+static const struct {
+  const char *text;
+  unsigned long stored, years, replaced;
+  const char *summary;
+} import_summaries[] = {
+    {BEN("1EG4TE5MK73", "JANE") BEN("1EG4TE5MK73", "JANET"), 1, 0, 1,
+     "imported 2 lines: 1 beneficiary stored (line 2 replaced line 1 for the same MBI)"},
+    {BEN("1EG4TE5MK73", "JANE") BEN("2EG4TE5MK74", "JOHN"), 2, 0, 0,
+     "imported 2 lines: 2 beneficiaries stored"},
+    {YEAR_2030_LINE, 0, 1, 0, "imported 1 line: 0 beneficiaries and 1 program year stored"},
+    /* lines 1 4 6 one MBI, 2 9 another, 5 7 one year; 3 blank */
+    {BEN("1EG4TE5MK73", "A") BEN("2EG4TE5MK74", "B") "\n" BEN("1EG4TE5MK73", "C")
+         YEAR_2030_LINE BEN("1EG4TE5MK73", "D") YEAR_2030_LINE BEN("3EG4TE5MK75", "E")
+             BEN("2EG4TE5MK74", "F"),
+     3, 1, 4,
+     "imported 8 lines: 3 beneficiaries and 1 program year stored (line 4 replaced line 1 "
+     "for the same MBI; line 6 replaced line 4 for the same MBI; line 7 replaced line 5 for "
+     "the same program year; 1 more line replaced an earlier one)"},
+};
+#undef BEN
+
+START_TEST(import_summary_says_what_is_stored) {
+  ohets_store *s = open_rw(dbpath);
+  ohets_import_counts c;
+  ohets_store_stats st;
+  char err[256] = "", line[300];
+  int rc = import_text_counted(s, import_summaries[_i].text, &c, err, sizeof err);
+  ck_assert_msg(rc == 0, "%s", err);
+  ck_assert_uint_eq(c.beneficiaries, import_summaries[_i].stored);
+  ck_assert_uint_eq(c.program_years, import_summaries[_i].years);
+  ck_assert_uint_eq(c.replaced, import_summaries[_i].replaced);
+  ck_assert_int_eq(ohets_store_stats_get(s, &st, err, sizeof err), 0);
+  ck_assert_int_eq(st.beneficiaries, (long)import_summaries[_i].stored);
+  ohets_import_summary(&c, line, sizeof line);
+  ck_assert_str_eq(line, import_summaries[_i].summary);
+  ck_assert_msg(strstr(line, "EG4TE5MK7") == NULL, "MBI in the summary: %s", line);
+  /* a short buffer cuts the line, never overruns it */
+  char small[12], cut[12];
+  ohets_import_summary(&c, small, sizeof small);
+  snprintf(cut, sizeof cut, "%s", import_summaries[_i].summary);
+  ck_assert_str_eq(small, cut);
   ohets_store_close(s);
 }
 END_TEST
@@ -897,6 +954,8 @@ static Suite *store_suite(void) {
   tcase_add_test(tc, retired_and_unknown_mbis);
   tcase_add_test(tc, import_upserts_duplicates);
   tcase_add_test(tc, bad_line_imports_nothing);
+  tcase_add_loop_test(tc, import_summary_says_what_is_stored, 0,
+                      (int)(sizeof import_summaries / sizeof import_summaries[0]));
   tcase_add_loop_test(tc, validation_rules, 0, (int)(sizeof rules / sizeof rules[0]));
   tcase_add_test(tc, packed_blob_rejects_damage);
   tcase_add_test(tc, generate_is_deterministic);
