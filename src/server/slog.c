@@ -7,22 +7,35 @@
  * no context switch (measured: the per-line wakeups were a large share of
  * openhetsd's CPU on a 2-core machine; docs/performance.md).  A full ring
  * drops the line and counts it; the next line written carries the count as
- * "log_dropped" so an operator sees the gap where it happened. */
+ * "log_dropped" so an operator sees the gap where it happened.
+ *
+ * The log thread gathers whole lines in a buffer and writes them with
+ * write(2), so it knows exactly what reached the file.  A failed write
+ * (ENOSPC, EIO, ...) starts a failure episode: one stderr line, and the
+ * lines not written whole are counted like queue drops (and also as
+ * "log_write_lost"), carried by the first line written once writing works
+ * again.  A line cut by a short write is truncated back off a regular file;
+ * where that cannot be done (stdout, a pipe) the next write starts with a
+ * newline, so only the cut line itself fails to parse. */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* pthread_rwlock_t in uv.h, getopt_long, strnlen */
 #endif
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/x12.h" /* ohets__dec */
 #include "server/server.h"
 
 #define LOG_BATCH 256
 #define LOG_GATHER_NS 2000000L /* 2 ms: a line is never later than that */
+#define LOG_OUT_CAP (128u * 1024u) /* a whole batch of request lines, one write */
 
 /* A request record's memory.  Written records go back to the loop through
  * a lock-free stack instead of free(): a free from the log thread into the
@@ -49,9 +62,17 @@ struct ohets_srv_log {
   uint64_t dropped;      /* lines dropped since the last line written (mu) */
   int stop;              /* drain and exit (mu) */
   int reopen;            /* reopen the file before the next write (mu) */
-  FILE *f;               /* log thread only, after start */
+  /* The log thread's own, after start (and close's, after the join): */
+  int fd;                /* the file (O_APPEND), or 1 for stdout */
   int is_stdout;
-  int write_failed;      /* a write error was reported on stderr */
+  char *out;             /* whole lines waiting for one write(2) */
+  size_t out_n, out_cap;
+  size_t carry_end;      /* out[0..carry_end) carries the counts below; 0: none */
+  uint64_t carry_dropped, carry_lost;
+  uint64_t pend_dropped; /* lines missing from the file that no written line reported yet */
+  uint64_t pend_lost;    /* the part of pend_dropped lost to a failed write */
+  int write_failed;      /* in a failure episode, already said on stderr */
+  int partial;           /* the file may end in a partial line */
   char path[4096];
   _Atomic(req_node *) spent; /* written records, for reuse (log thread pushes) */
   req_node *spare;           /* loop only: records ready to fill */
@@ -96,33 +117,8 @@ json_t *ohets_srv_log_event(const char *event, uint64_t session) {
   return o;
 }
 
-/* Says once on stderr that the log can't be written (until a reopen). */
-static void report_failure(ohets_srv_log *lg) {
-  if (lg->write_failed)
-    return;
-  lg->write_failed = 1;
-  fprintf(stderr, OHETS_SRV_PROG ": session log %s: write failed: %s\n",
-          lg->is_stdout ? "stdout" : lg->path, strerror(errno));
-}
-
-static void write_line(ohets_srv_log *lg, const char *line, uint64_t dropped) {
-  size_t n = strlen(line);
-  int rc;
-  if (dropped > 0 && n > 0 && line[n - 1] == '}') {
-    /* Splice the count in as the line's last field. */
-    rc = fprintf(lg->f, "%.*s,\"log_dropped\":%llu}\n", (int)(n - 1), line,
-                 (unsigned long long)dropped);
-  } else {
-    rc = fprintf(lg->f, "%s\n", line);
-  }
-  if (rc < 0)
-    report_failure(lg);
-}
-
-/* A JSON string (or null for ""): the fields come from the request, so any
- * byte may appear; what is not printable ASCII is escaped as \u00XX. */
-/* The request line is built in a local buffer and written with one fwrite:
- * stdio calls per field were most of the log thread's time. */
+/* The request line is built in a local buffer and copied into the batch at
+ * once: stdio calls per field were most of the log thread's time. */
 typedef struct log_line {
   char b[1024]; /* the longest request line is under 600 bytes */
   size_t n;
@@ -191,10 +187,164 @@ static void l_ms(log_line *l, const char *key, uint64_t us) {
   l_u64(l, us % 1000u, 3);
 }
 
+/* ------------------------------------------------------------ output */
+
+/* Says once per failure episode on stderr that lines are being lost; the
+ * episode ends when a write succeeds (or the file is reopened). */
+static void report_failure(ohets_srv_log *lg, int err) {
+  if (lg->write_failed)
+    return;
+  lg->write_failed = 1;
+  fprintf(stderr,
+          OHETS_SRV_PROG ": session log %s: write failed: %s (lines are lost, "
+          "counted in log_dropped, until a write succeeds)\n",
+          lg->is_stdout ? "stdout" : lg->path, strerror(err));
+}
+
+/* Writes p[0..n) whole unless an error stops it; *done: the bytes written. */
+static int write_all(int fd, const char *p, size_t n, size_t *done) {
+  size_t off = 0;
+  int rc = 0;
+  while (off < n) {
+    ssize_t w = write(fd, p + off, n - off);
+    if (w > 0) {
+      off += (size_t)w;
+    } else if (w < 0 && errno == EINTR) {
+      continue;
+    } else {
+      rc = w < 0 ? -errno : -EIO; /* 0 bytes for a non-empty write: no progress */
+      break;
+    }
+  }
+  *done = off;
+  return rc;
+}
+
+/* A line cut by a failed write: cut its start back off the file so the file
+ * holds whole lines only.  That needs a regular file we append to alone (a
+ * pipe or stdout can't be cut; stdout's offset is not ours); otherwise the
+ * next write begins with a newline. */
+static void cut_partial(ohets_srv_log *lg, size_t tail) {
+  struct stat st;
+  if (!lg->is_stdout && fstat(lg->fd, &st) == 0 && S_ISREG(st.st_mode) &&
+      st.st_size >= (off_t)tail && ftruncate(lg->fd, st.st_size - (off_t)tail) == 0)
+    return;
+  lg->partial = 1;
+}
+
+/* Writes the buffered lines with one write(2) (more on a short write).  On
+ * a failure, every line not written whole is counted as lost, with the
+ * counts of a carrying line that did not make it. */
+static void out_flush(ohets_srv_log *lg) {
+  if (lg->out_n == 0)
+    return;
+  size_t done = 0;
+  int rc = 0;
+  if (lg->partial) { /* the file ends in a cut line: start a fresh one */
+    size_t nl;
+    if ((rc = write_all(lg->fd, "\n", 1, &nl)) == 0)
+      lg->partial = 0;
+  }
+  if (rc == 0)
+    rc = write_all(lg->fd, lg->out, lg->out_n, &done);
+  if (rc == 0) {
+    lg->write_failed = 0;
+  } else {
+    report_failure(lg, -rc);
+    if (lg->carry_end > done) {
+      lg->pend_dropped += lg->carry_dropped;
+      lg->pend_lost += lg->carry_lost;
+    }
+    uint64_t lost = 0; /* lines end in '\n': one per line not written whole */
+    for (const char *q = lg->out + done, *end = lg->out + lg->out_n;
+         (q = memchr(q, '\n', (size_t)(end - q))) != NULL; q++)
+      lost++;
+    lg->pend_dropped += lost;
+    lg->pend_lost += lost;
+    size_t whole = done;
+    while (whole > 0 && lg->out[whole - 1] != '\n')
+      whole--;
+    if (done > whole)
+      cut_partial(lg, done - whole);
+  }
+  lg->out_n = 0;
+  lg->carry_end = 0;
+}
+
+/* Room for n more bytes in the buffer (writing it out first if needed), or
+ * NULL when memory is out for a line longer than the buffer. */
+static char *out_room(ohets_srv_log *lg, size_t n) {
+  if (lg->out_cap - lg->out_n < n) {
+    out_flush(lg);
+    if (lg->out_cap < n) {
+      char *b = realloc(lg->out, n);
+      if (b == NULL)
+        return NULL;
+      lg->out = b;
+      lg->out_cap = n;
+    }
+  }
+  return lg->out + lg->out_n;
+}
+
+/* The n bytes put at out_room() are a whole line; a carrying line hands
+ * the pending counts over to the buffer. */
+static void out_commit(ohets_srv_log *lg, size_t n, int carry) {
+  lg->out_n += n;
+  if (carry) {
+    lg->carry_end = lg->out_n;
+    lg->carry_dropped = lg->pend_dropped;
+    lg->carry_lost = lg->pend_lost;
+    lg->pend_dropped = 0;
+    lg->pend_lost = 0;
+  }
+}
+
+/* Whether the next line carries the pending counts.  A carrying line goes
+ * first in the buffer, so a failed write tells whether it got through. */
+static int carry_begin(ohets_srv_log *lg) {
+  if (lg->pend_dropped == 0)
+    return 0;
+  out_flush(lg);
+  return 1;
+}
+
+/* The counts a carrying line ends with. */
+static void l_counts(log_line *l, const ohets_srv_log *lg) {
+  l_key(l, "log_dropped");
+  l_u64(l, lg->pend_dropped, 1);
+  if (lg->pend_lost > 0) {
+    l_key(l, "log_write_lost");
+    l_u64(l, lg->pend_lost, 1);
+  }
+}
+
+static void write_line(ohets_srv_log *lg, const char *line, int carry) {
+  size_t n = strlen(line);
+  log_line tail;
+  tail.n = 0;
+  if (carry && n > 0 && line[n - 1] == '}') {
+    n--; /* splice the counts in as the line's last fields */
+    l_counts(&tail, lg);
+    l_putc(&tail, '}');
+  } else {
+    carry = 0;
+  }
+  l_putc(&tail, '\n');
+  char *p = out_room(lg, n + tail.n);
+  if (p == NULL) {
+    lg->pend_dropped++;
+    return;
+  }
+  memcpy(p, line, n);
+  memcpy(p + n, tail.b, tail.n);
+  out_commit(lg, n + tail.n, carry);
+}
+
 /* The "request" event: the same fields, in the same order, as every other
  * event built with jansson would give (DESIGN §9; README "Session log"). */
 static void write_request(ohets_srv_log *lg, const ohets_srv_request_log *r,
-                          uint64_t dropped) {
+                          int carry) {
   log_line l;
   l.n = 0;
   l_puts(&l, "{\"ts\":\"");
@@ -233,28 +383,40 @@ static void write_request(ohets_srv_log *lg, const ohets_srv_request_log *r,
     l_puts(&l, ",\"overloaded\":true");
   if (r->mbi_hash[0])
     l_str(&l, "mbi_hash", r->mbi_hash, sizeof r->mbi_hash);
-  if (dropped > 0) {
-    l_key(&l, "log_dropped");
-    l_u64(&l, dropped, 1);
-  }
+  if (carry)
+    l_counts(&l, lg);
   l_puts(&l, "}\n");
-  if (fwrite(l.b, 1, l.n, lg->f) != l.n)
-    report_failure(lg);
+  char *p = out_room(lg, l.n);
+  if (p == NULL) {
+    lg->pend_dropped++;
+    return;
+  }
+  memcpy(p, l.b, l.n);
+  out_commit(lg, l.n, carry);
+}
+
+static int open_file(const char *path) {
+  return open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0666);
 }
 
 static void reopen_file(ohets_srv_log *lg) {
   if (lg->is_stdout)
     return;
-  FILE *f = fopen(lg->path, "a");
-  if (f == NULL) {
+  int fd = open_file(lg->path);
+  if (fd < 0) {
     /* Keep writing to the old file rather than lose lines. */
     fprintf(stderr, OHETS_SRV_PROG ": session log %s: reopen failed: %s\n",
             lg->path, strerror(errno));
     return;
   }
-  fclose(lg->f);
-  lg->f = f;
-  lg->write_failed = 0;
+  /* A cut line stays in the old file; the same file reopened still ends in it. */
+  struct stat a, b;
+  if (!(fstat(lg->fd, &a) == 0 && fstat(fd, &b) == 0 && a.st_dev == b.st_dev &&
+        a.st_ino == b.st_ino))
+    lg->partial = 0;
+  close(lg->fd);
+  lg->fd = fd;
+  lg->write_failed = 0; /* a new file: a failure there is said again */
 }
 
 static void *log_main(void *arg) {
@@ -283,20 +445,19 @@ static void *log_main(void *arg) {
       lg->head = (lg->head + 1) % lg->cap;
       lg->len--;
     }
-    uint64_t dropped = lg->dropped;
+    lg->pend_dropped += lg->dropped;
     lg->dropped = 0;
     int stop = lg->stop && lg->len == 0 && n == 0;
     pthread_mutex_unlock(&lg->mu);
 
     if (reopen) {
-      fflush(lg->f);
+      out_flush(lg);
       reopen_file(lg);
     }
     req_node *spent_first = NULL, *spent_last = NULL;
     for (unsigned i = 0; i < n; i++) {
       if (batch[i].req != NULL) {
-        write_request(lg, &batch[i].req->r, dropped);
-        dropped = 0;
+        write_request(lg, &batch[i].req->r, carry_begin(lg));
         batch[i].req->next = spent_first;
         spent_first = batch[i].req;
         if (spent_last == NULL)
@@ -307,11 +468,10 @@ static void *log_main(void *arg) {
                                                 JSON_REAL_PRECISION(12));
       json_decref(batch[i].obj);
       if (line == NULL) { /* out of memory: count it with the drops */
-        dropped++;
+        lg->pend_dropped++;
         continue;
       }
-      write_line(lg, line, dropped);
-      dropped = 0;
+      write_line(lg, line, carry_begin(lg));
       free(line);
     }
     if (spent_first != NULL) { /* the whole chain back in one exchange */
@@ -321,12 +481,7 @@ static void *log_main(void *arg) {
                                                     memory_order_relaxed))
         ;
     }
-    if (dropped > 0) { /* nothing carried it: keep it for the next line */
-      pthread_mutex_lock(&lg->mu);
-      lg->dropped += dropped;
-      pthread_mutex_unlock(&lg->mu);
-    }
-    fflush(lg->f);
+    out_flush(lg); /* counts no line carried stay pending for the next one */
     if (stop)
       break;
   }
@@ -345,13 +500,19 @@ int ohets_srv_log_open(ohets_srv_log **out, const char *path,
   atomic_init(&lg->spent, NULL);
   lg->cap = queue_cap;
   snprintf(lg->path, sizeof lg->path, "%s", path);
+  if ((lg->out = malloc(LOG_OUT_CAP)) == NULL) {
+    snprintf(err, errsz, "session log: out of memory");
+    rc = -ENOMEM;
+    goto fail;
+  }
+  lg->out_cap = LOG_OUT_CAP;
   if (strcmp(path, "-") == 0) {
     lg->is_stdout = 1;
-    lg->f = stdout;
-    setvbuf(stdout, NULL, _IOLBF, 0); /* `| jq` sees each line at once */
+    lg->fd = STDOUT_FILENO;
+    fflush(stdout); /* anything printed before goes first */
   } else {
-    lg->f = fopen(path, "a");
-    if (lg->f == NULL) {
+    lg->fd = open_file(path);
+    if (lg->fd < 0) {
       rc = -errno;
       snprintf(err, errsz, "log %s: %s", path, strerror(errno));
       goto fail;
@@ -364,15 +525,17 @@ int ohets_srv_log_open(ohets_srv_log **out, const char *path,
     pthread_mutex_destroy(&lg->mu);
     pthread_cond_destroy(&lg->cv);
     if (!lg->is_stdout)
-      fclose(lg->f);
+      close(lg->fd);
     rc = -rc;
     goto fail;
   }
   *out = lg;
   return 0;
 fail:
-  if (lg != NULL)
+  if (lg != NULL) {
     free(lg->ring);
+    free(lg->out);
+  }
   free(lg);
   return rc;
 }
@@ -433,13 +596,17 @@ void ohets_srv_log_close(ohets_srv_log *lg) {
   pthread_cond_signal(&lg->cv);
   pthread_mutex_unlock(&lg->mu);
   pthread_join(lg->thread, NULL);
-  if (lg->dropped > 0)
+  uint64_t dropped = lg->dropped + lg->pend_dropped;
+  if (dropped > 0 && lg->pend_lost > 0)
+    fprintf(stderr,
+            OHETS_SRV_PROG ": session log: %llu lines dropped at the end "
+            "(%llu of them lost to a failed write)\n",
+            (unsigned long long)dropped, (unsigned long long)lg->pend_lost);
+  else if (dropped > 0)
     fprintf(stderr, OHETS_SRV_PROG ": session log: %llu lines dropped at the end\n",
-            (unsigned long long)lg->dropped);
-  if (lg->is_stdout)
-    fflush(stdout);
-  else
-    fclose(lg->f);
+            (unsigned long long)dropped);
+  if (!lg->is_stdout)
+    close(lg->fd);
   pthread_mutex_destroy(&lg->mu);
   pthread_cond_destroy(&lg->cv);
   req_node *lists[2] = {lg->spare, atomic_load(&lg->spent)};
@@ -450,5 +617,6 @@ void ohets_srv_log_close(ohets_srv_log *lg) {
       lists[i] = next;
     }
   free(lg->ring);
+  free(lg->out);
   free(lg);
 }

@@ -24,6 +24,7 @@ import test_load  # noqa: E402,F401
 import test_partners  # noqa: E402,F401
 import test_lifecycle  # noqa: E402,F401
 import test_hardening  # noqa: E402,F401
+import test_disk  # noqa: E402,F401
 import test_log  # noqa: E402,F401
 
 SANITIZER_MARKS = ("ThreadSanitizer", "AddressSanitizer", "LeakSanitizer", "runtime error:")
