@@ -229,16 +229,18 @@ END_TEST
 
 /* ------------------------------------------------ write failures (issue 9) */
 
-/* stderr into a temporary file for the length of a test. */
+/* stderr into a temporary file for the length of a test (unlinked at once:
+ * a failed assertion leaves nothing behind). */
 typedef struct err_capture {
-  char path[64];
   int fd, saved;
 } err_capture;
 
 static void capture_begin(err_capture *c) {
-  snprintf(c->path, sizeof c->path, "/tmp/ohets-test-slog-err.XXXXXX");
-  c->fd = mkstemp(c->path);
+  char tmp[64];
+  snprintf(tmp, sizeof tmp, "/tmp/ohets-test-slog-err.XXXXXX");
+  c->fd = mkstemp(tmp);
   ck_assert_int_ge(c->fd, 0);
+  unlink(tmp);
   fflush(stderr);
   c->saved = dup(2);
   dup2(c->fd, 2);
@@ -258,10 +260,7 @@ static void capture_end(err_capture *c) {
   close(c->saved);
 }
 
-static void capture_free(err_capture *c) {
-  close(c->fd);
-  unlink(c->path);
-}
+static void capture_free(err_capture *c) { close(c->fd); }
 
 static int count_of(const char *text, const char *what) {
   int n = 0;
