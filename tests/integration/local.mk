@@ -13,5 +13,6 @@ EXTRA_DIST += \
 	tests/integration/test_partners.py \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_hardening.py \
+	tests/integration/test_disk.py \
 	tests/integration/test_log.py \
 	tests/integration/README.md

@@ -168,7 +168,7 @@ def pipelined_three(env, report):
 def expect_error_then_close(conn, code, timeout=None):
     got = conn.read_frame(timeout)
     check(hets_code(got) == code, "answer is %r, want a HETS %s record" % (got[:70], code))
-    check(got[51:53] == b" E", "HETS response code is %r" % got[51:53])
+    check(got[51:53] == b" I", "HETS response code is %r" % got[51:53])
     conn.wait_closed(2.0)
     return got
 
