@@ -126,6 +126,17 @@ ohets_frame_status ohets_frame_next(ohets_frame_decoder *d, const uint8_t *buf,
 /* Appends SOH, length, STX, payload, ETX to out. */
 int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len);
 
+/* What the server may read of a request before the core runs it (for a
+ * partner's connection limit): the sender (ISA06, trailing blanks dropped)
+ * and the interchange control number (ISA13; "" unless 9 digits). */
+typedef struct ohets_isa_ids {
+  char sender[16];
+  char control[10];
+} ohets_isa_ids;
+
+/* 0 when p starts with a readable ISA (out filled), -EINVAL otherwise. */
+int ohets_isa_peek(const uint8_t *p, size_t n, ohets_isa_ids *out);
+
 /* ------------------------------------------------------------------ */
 /* HETS proprietary error record (DESIGN §3.2).                        */
 

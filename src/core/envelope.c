@@ -40,6 +40,7 @@
  *
  * GS/GE and ST/SE problems belong to the 270 validator (999), not here.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "req270.h"
@@ -238,4 +239,23 @@ const char *ohets__envelope_check(const ohets__x12 *x, ohets__env *env) {
   if (code == NULL)
     code = check_structure(x);
   return code;
+}
+
+int ohets_isa_peek(const uint8_t *p, size_t n, ohets_isa_ids *out) {
+  ohets__delims d;
+  const char *isa = (const char *)p;
+  memset(out, 0, sizeof *out);
+  if (ohets__isa_delims(isa, n, &d) != 0)
+    return -EINVAL;
+  size_t len = isa_field[6].width;
+  const char *sender = isa + isa_field[6].off;
+  while (len > 0 && sender[len - 1] == ' ')
+    len--;
+  for (size_t i = 0; i < len; i++)
+    if ((unsigned char)sender[i] < 0x21 || (unsigned char)sender[i] > 0x7e)
+      return -EINVAL;
+  memcpy(out->sender, sender, len);
+  if (ohets__all_digits(isa + isa_field[13].off, isa_field[13].width))
+    memcpy(out->control, isa + isa_field[13].off, isa_field[13].width);
+  return 0;
 }

@@ -1,26 +1,31 @@
-/* openhetsd configuration: defaults (DESIGN §11), the JSON file, command
- * line overrides (§10) and --check-config.
- *
- * Reading never stops at the first problem: every problem is collected as
- * one line naming the key, so an operator fixes a file in one pass. */
+/* openhetsd settings (DESIGN §10, §11): one table of options gives each
+ * setting its settings-file key, its command-line flag, its type and
+ * bounds, its default and its help line.  Defaults, the file, getopt, the
+ * usage text and --print-options are all read off that table, so a setting
+ * is one row and its bounds are written once. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* pthread_rwlock_t in uv.h, getopt_long, strnlen */
+#define _GNU_SOURCE 1 /* getopt_long, strnlen */
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include <jansson.h>
+
+#include "server/config.h"
+#include "store/partners.h"
+#include "store/store.h"
 
 #define MS_MAX 86400000ULL /* one day: anything longer is a typo */
 #define FRAME_MIN 106      /* an ISA alone */
-#define FRAME_MAX (64u * 1024 * 1024)
+#define FRAME_MAX (64ULL * 1024 * 1024)
 
 void ohets_srv_problem(ohets_srv_problems *p, const char *fmt, ...) {
   if (p->n >= OHETS_SRV_MAX_PROBLEMS)
@@ -52,31 +57,173 @@ static int parse_framing(const char *s, ohets_framing *out) {
   return 0;
 }
 
+/* ------------------------------------------------------ the table */
+
+typedef enum opt_type {
+  T_UINT,    /* unsigned integer within [lo, hi] */
+  T_PATH,    /* non-empty path */
+  T_NAME,    /* non-empty short string (a user name) */
+  T_DATE,    /* YYYY-MM-DD */
+  T_SECRET,  /* text key, settings file only (never on a command line) */
+  T_LISTEN,  /* the listener list: its own reader */
+  T_FRAMING  /* command line: one framing for every listener */
+} opt_type;
+
+typedef struct option_def {
+  const char *key;  /* settings-file key; NULL: command line only */
+  const char *flag; /* long option; NULL: settings file only */
+  opt_type type;
+  size_t off, size; /* the field in ohets_srv_config */
+  uint64_t lo, hi;  /* T_UINT bounds */
+  int nullable;     /* the file may give null: unset */
+  const char *def;  /* the default, as text (what --print-options shows) */
+  const char *arg;  /* the flag's value in the usage text */
+  const char *help;
+} option_def;
+
+#define FIELD(f) offsetof(ohets_srv_config, f), sizeof(((ohets_srv_config *)0)->f)
+#define NO_FIELD 0, 0
+
+static const option_def options[] = {
+    {"listen", "listen", T_LISTEN, NO_FIELD, 0, 0, 0, "127.0.0.1:5270", "HOST:PORT",
+     "listen here (repeatable; replaces the file's list; IPv6 as [::1]:5270; port 0 picks one)"},
+    {NULL, "framing", T_FRAMING, NO_FIELD, 0, 0, 0, "hets", "MODE",
+     "hets, raw or auto, for every listener"},
+    {"db", "db", T_PATH, FIELD(db), 0, 0, 0, "openhets.db", "PATH", "eligibility store"},
+    {"partners", "partners", T_PATH, FIELD(partners), 0, 0, 1, NULL, "FILE",
+     "trading partners (default: everyone allowed)"},
+    {"log", "log", T_PATH, FIELD(log), 0, 0, 0, "-", "PATH|-", "session log, JSON Lines (- : stdout)"},
+    {"log_hmac_key", NULL, T_SECRET, FIELD(log_hmac_key), 16, 256, 1, NULL, NULL,
+     "key for the log's mbi_hash"},
+    {"log_hmac_key_file", "log-hmac-key-file", T_PATH, FIELD(log_hmac_key_file), 0, 0, 1, NULL,
+     "FILE", "file holding the key for the log's mbi_hash"},
+    {"workers", "workers", T_UINT, FIELD(workers), 0, 1024, 0, "0", "N",
+     "worker threads (0: number of cores)"},
+    {"idle_timeout_ms", "idle-timeout-ms", T_UINT, FIELD(idle_timeout_ms), 1, MS_MAX, 0, "5000",
+     "N", "idle disconnect"},
+    {"frame_deadline_ms", "frame-deadline-ms", T_UINT, FIELD(frame_deadline_ms), 1, MS_MAX, 0,
+     "30000", "N", "whole-frame deadline"},
+    {"max_frame_bytes", "max-frame-bytes", T_UINT, FIELD(max_frame_bytes), FRAME_MIN, FRAME_MAX,
+     0, "65536", "N", "largest payload"},
+    {"queue_budget_ms", "queue-budget-ms", T_UINT, FIELD(queue_budget_ms), 1, MS_MAX, 0, "1000",
+     "N", "queue wait that answers AAA 42"},
+    {"max_connections", "max-connections", T_UINT, FIELD(max_connections), 1, 1000000, 0,
+     "10000", "N", "open sockets over all listeners"},
+    {"max_pipeline", "max-pipeline", T_UINT, FIELD(max_pipeline), 1, 1024, 0, "8", "N",
+     "requests queued per socket"},
+    {"max_jobs", "max-jobs", T_UINT, FIELD(max_jobs), 1, 1000000, 0, "4096", "N",
+     "requests with the workers over all sockets"},
+    {"log_queue", "log-queue", T_UINT, FIELD(log_queue), 16, 10000000, 0, "65536", "N",
+     "session-log lines waiting for the disk"},
+    {"shutdown_timeout_ms", "shutdown-timeout-ms", T_UINT, FIELD(shutdown_timeout_ms), 1, MS_MAX,
+     0, "30000", "N", "longest drain after SIGTERM"},
+    {"today", "today", T_DATE, FIELD(today), 0, 0, 1, NULL, "YYYY-MM-DD",
+     "pin the transaction date (tests, demos)"},
+    {"user", "user", T_NAME, FIELD(user), 0, 0, 1, NULL, "NAME",
+     "started as root: run as NAME after binding"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+/* Stores text as o's value; on failure writes what it must be into why. */
+static int set_text(const option_def *o, ohets_srv_config *cfg, const char *text,
+                    char *why, size_t whysz) {
+  char *field = (char *)cfg + o->off;
+  switch (o->type) {
+  case T_UINT: {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(text, &end, 10);
+    if (text[0] < '0' || text[0] > '9' || *end != '\0' || errno != 0 || v < o->lo || v > o->hi) {
+      snprintf(why, whysz, "must be an integer %llu..%llu", (unsigned long long)o->lo,
+               (unsigned long long)o->hi);
+      return -EINVAL;
+    }
+    if (o->size == sizeof(uint64_t)) {
+      uint64_t u = v;
+      memcpy(field, &u, sizeof u);
+    } else {
+      unsigned u = (unsigned)v;
+      memcpy(field, &u, sizeof u);
+    }
+    return 0;
+  }
+  case T_PATH:
+  case T_NAME:
+    if (text[0] == '\0' || strlen(text) >= o->size) {
+      snprintf(why, whysz, o->type == T_PATH ? "must be a non-empty path" : "must be a name");
+      return -EINVAL;
+    }
+    snprintf(field, o->size, "%s", text);
+    return 0;
+  case T_DATE: {
+    ohets_date d;
+    if (strlen(text) != 10 || ohets_date_parse_iso(text, 10, &d) != 0) {
+      snprintf(why, whysz, "must be a date YYYY-MM-DD");
+      return -EINVAL;
+    }
+    snprintf(field, o->size, "%s", text);
+    return 0;
+  }
+  case T_SECRET: {
+    size_t n = strlen(text);
+    if (n < o->lo || n > o->hi) {
+      snprintf(why, whysz, "must be a string of %llu..%llu characters",
+               (unsigned long long)o->lo, (unsigned long long)o->hi);
+      return -EINVAL;
+    }
+    memcpy(field, text, n);
+    cfg->log_hmac_key_len = n;
+    return 0;
+  }
+  case T_LISTEN:
+  case T_FRAMING:
+    break; /* read by their own code */
+  }
+  return -EINVAL;
+}
+
+static void unset(const option_def *o, ohets_srv_config *cfg) {
+  memset((char *)cfg + o->off, 0, o->size);
+  if (o->type == T_SECRET)
+    cfg->log_hmac_key_len = 0;
+}
+
 void ohets_srv_config_defaults(ohets_srv_config *cfg) {
+  char why[128];
   memset(cfg, 0, sizeof *cfg);
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].def != NULL && options[i].size > 0)
+      (void)set_text(&options[i], cfg, options[i].def, why, sizeof why);
   cfg->n_listen = 1;
-  snprintf(cfg->listen[0].host, sizeof cfg->listen[0].host, "127.0.0.1");
-  cfg->listen[0].port = 5270;
-  cfg->listen[0].framing = OHETS_FRAMING_HETS;
-  snprintf(cfg->db, sizeof cfg->db, "openhets.db");
-  snprintf(cfg->log, sizeof cfg->log, "-");
-  long cores = sysconf(_SC_NPROCESSORS_ONLN);
-  cfg->workers = cores > 0 ? (unsigned)cores : 1;
-  cfg->idle_timeout_ms = 5000;
-  cfg->frame_deadline_ms = 30000;
-  cfg->queue_budget_ms = 1000;
-  cfg->shutdown_timeout_ms = 30000;
-  cfg->max_frame_bytes = 65536;
-  cfg->max_connections = 10000;
-  cfg->max_pipeline = 8;
-  cfg->max_jobs = 4096;
-  cfg->log_queue = 65536;
+  (void)ohets_srv_parse_listen("127.0.0.1:5270", &cfg->listen[0]);
+}
+
+void ohets_srv_options_print(FILE *f) {
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const option_def *o = &options[i];
+    fprintf(f, "%s\t", o->key ? o->key : "-");
+    if (o->flag)
+      fprintf(f, "--%s %s", o->flag, o->arg);
+    else
+      fputc('-', f);
+    fprintf(f, "\t%s\n", o->def ? o->def : "-");
+  }
+}
+
+/* The number of cores when workers is 0, and the TLS defaults. */
+static void resolve(ohets_srv_config *cfg) {
+  if (cfg->workers == 0) {
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    cfg->workers = cores > 0 ? (unsigned)cores : 1;
+  }
 }
 
 void ohets_srv_config_free(ohets_srv_config *cfg) {
   for (size_t i = 0; i < cfg->n_listen; i++) {
     free(cfg->listen[i].submitters);
     cfg->listen[i].submitters = NULL;
+    free(cfg->listen[i].tls);
+    cfg->listen[i].tls = NULL;
   }
 }
 
@@ -109,8 +256,7 @@ int ohets_srv_parse_listen(const char *spec, ohets_srv_listen_cfg *out) {
   char *end;
   errno = 0;
   unsigned long port = strtoul(port_s, &end, 10);
-  if (port_s[0] < '0' || port_s[0] > '9' || *end != '\0' || errno != 0 ||
-      port > 65535)
+  if (port_s[0] < '0' || port_s[0] > '9' || *end != '\0' || errno != 0 || port > 65535)
     return -EINVAL;
   uint8_t tmp[16];
   if (inet_pton(AF_INET, host, tmp) != 1 && inet_pton(AF_INET6, host, tmp) != 1)
@@ -122,55 +268,121 @@ int ohets_srv_parse_listen(const char *spec, ohets_srv_listen_cfg *out) {
 
 /* ---------------------------------------------------------------- file */
 
-static int get_uint(json_t *root, const char *key, uint64_t lo, uint64_t hi,
-                    uint64_t *out, const char *file, ohets_srv_problems *p) {
-  json_t *v = json_object_get(root, key);
-  if (v == NULL)
-    return 0;
-  if (!json_is_integer(v) || json_integer_value(v) < 0 ||
-      (uint64_t)json_integer_value(v) < lo || (uint64_t)json_integer_value(v) > hi) {
-    ohets_srv_problem(p, "%s: \"%s\": must be an integer %llu..%llu", file, key,
-                      (unsigned long long)lo, (unsigned long long)hi);
-    return -EINVAL;
-  }
-  *out = (uint64_t)json_integer_value(v);
-  return 0;
-}
+typedef struct file_ctx {
+  const char *file;
+  ohets_srv_problems *p;
+} file_ctx;
 
-static void get_path(json_t *root, const char *key, char *dst, size_t dstsz,
-                     int allow_null, const char *file, ohets_srv_problems *p) {
-  json_t *v = json_object_get(root, key);
-  if (v == NULL)
-    return;
-  if (allow_null && json_is_null(v)) {
-    dst[0] = '\0';
-    return;
-  }
-  const char *s = json_string_value(v);
-  if (s == NULL || s[0] == '\0' || strlen(s) >= dstsz) {
-    ohets_srv_problem(p, "%s: \"%s\": must be a non-empty path string", file, key);
-    return;
-  }
-  snprintf(dst, dstsz, "%s", s);
-}
-
-static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l,
-                          const char *file, ohets_srv_problems *p) {
-  memset(l, 0, sizeof *l);
-  snprintf(l->host, sizeof l->host, "127.0.0.1");
-  l->port = 5270;
-  l->framing = OHETS_FRAMING_HETS;
+static void load_tls(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
+  static const char *const keys[] = {"cert", "key", "ca", "client_cert", "min_version"};
   if (!json_is_object(v)) {
-    ohets_srv_problem(p, "%s: \"listen\"[%zu]: must be an object {host, port, framing}",
-                      file, i);
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"tls\": must be an object {cert, key, ca, "
+                      "client_cert, min_version}", fc->file, i);
+    return;
+  }
+  ohets_srv_tls_cfg *t = calloc(1, sizeof *t);
+  if (t == NULL) {
+    ohets_srv_problem(fc->p, "%s: out of memory", fc->file);
+    return;
+  }
+  l->tls = t;
+  t->min_version = 12;
+  const char *key;
+  json_t *val;
+  json_object_foreach(v, key, val) {
+    size_t k = 0;
+    while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
+      k++;
+    if (k == sizeof keys / sizeof keys[0])
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"tls\".\"%s\": unknown key", fc->file, i,
+                        key);
+  }
+  struct { const char *name; char *dst; int required; } paths[] = {
+      {"cert", t->cert, 1}, {"key", t->key, 1}, {"ca", t->ca, 0}};
+  for (size_t k = 0; k < 3; k++) {
+    json_t *s = json_object_get(v, paths[k].name);
+    const char *text = json_string_value(s);
+    if (s == NULL && !paths[k].required)
+      continue;
+    if (text == NULL || text[0] == '\0' || strlen(text) >= OHETS_SRV_PATH_MAX)
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"tls\".\"%s\": must be a non-empty path",
+                        fc->file, i, paths[k].name);
+    else
+      snprintf(paths[k].dst, OHETS_SRV_PATH_MAX, "%s", text);
+  }
+  json_t *cc = json_object_get(v, "client_cert");
+  if (cc != NULL) {
+    const char *s = json_string_value(cc);
+    if (s != NULL && strcmp(s, "required") == 0)
+      t->client_cert = OHETS_SRV_CLIENT_CERT_REQUIRED;
+    else if (s != NULL && strcmp(s, "optional") == 0)
+      t->client_cert = OHETS_SRV_CLIENT_CERT_OPTIONAL;
+    else if (s != NULL && strcmp(s, "none") == 0)
+      t->client_cert = OHETS_SRV_CLIENT_CERT_NONE;
+    else
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"tls\".\"client_cert\": must be "
+                        "\"required\", \"optional\" or \"none\"", fc->file, i);
+  }
+  if (t->client_cert == OHETS_SRV_CLIENT_CERT_DEFAULT)
+    t->client_cert = t->ca[0] ? OHETS_SRV_CLIENT_CERT_REQUIRED : OHETS_SRV_CLIENT_CERT_NONE;
+  if (t->client_cert != OHETS_SRV_CLIENT_CERT_NONE && t->ca[0] == '\0')
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"tls\".\"client_cert\": needs \"ca\" to "
+                      "check client certificates against", fc->file, i);
+  json_t *mv = json_object_get(v, "min_version");
+  if (mv != NULL) {
+    const char *s = json_string_value(mv);
+    if (s != NULL && strcmp(s, "1.2") == 0)
+      t->min_version = 12;
+    else if (s != NULL && strcmp(s, "1.3") == 0)
+      t->min_version = 13;
+    else
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"tls\".\"min_version\": must be \"1.2\" "
+                        "or \"1.3\"", fc->file, i);
+  }
+}
+
+static void load_submitters(json_t *subs, size_t i, ohets_srv_listen_cfg *l,
+                            const file_ctx *fc) {
+  if (!json_is_array(subs)) {
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"submitters\": must be an array of "
+                      "submitter IDs", fc->file, i);
+    return;
+  }
+  l->has_submitters = 1;
+  l->submitters = calloc(json_array_size(subs) + 1, sizeof *l->submitters);
+  if (l->submitters == NULL) {
+    ohets_srv_problem(fc->p, "%s: out of memory", fc->file);
+    return;
+  }
+  size_t k;
+  json_t *s;
+  json_array_foreach(subs, k, s) {
+    const char *id = json_string_value(s);
+    if (id == NULL || id[0] == '\0' || strlen(id) >= OHETS_SRV_SUBMITTER_LEN) {
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"submitters\"[%zu]: must be a submitter "
+                        "ID of 1..15 characters", fc->file, i, k);
+      continue;
+    }
+    snprintf(l->submitters[l->n_submitters++], OHETS_SRV_SUBMITTER_LEN, "%s", id);
+  }
+}
+
+static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
+  static const char *const keys[] = {"host", "port", "framing", "submitters", "tls"};
+  (void)ohets_srv_parse_listen("127.0.0.1:5270", l);
+  if (!json_is_object(v)) {
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu]: must be an object {host, port, framing}",
+                      fc->file, i);
     return;
   }
   const char *key;
   json_t *val;
   json_object_foreach(v, key, val) {
-    if (strcmp(key, "host") != 0 && strcmp(key, "port") != 0 &&
-        strcmp(key, "framing") != 0 && strcmp(key, "submitters") != 0)
-      ohets_srv_problem(p, "%s: \"listen\"[%zu].\"%s\": unknown key", file, i, key);
+    size_t k = 0;
+    while (k < sizeof keys / sizeof keys[0] && strcmp(keys[k], key) != 0)
+      k++;
+    if (k == sizeof keys / sizeof keys[0])
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"%s\": unknown key", fc->file, i, key);
   }
   json_t *host = json_object_get(v, "host");
   if (host != NULL) {
@@ -178,8 +390,8 @@ static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l,
     uint8_t tmp[16];
     if (h == NULL || strlen(h) >= sizeof l->host ||
         (inet_pton(AF_INET, h, tmp) != 1 && inet_pton(AF_INET6, h, tmp) != 1))
-      ohets_srv_problem(p, "%s: \"listen\"[%zu].\"host\": must be a numeric IPv4 or IPv6 address",
-                        file, i);
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"host\": must be a numeric IPv4 or IPv6 "
+                        "address", fc->file, i);
     else
       snprintf(l->host, sizeof l->host, "%s", h);
   }
@@ -187,52 +399,78 @@ static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l,
   if (port != NULL) {
     if (!json_is_integer(port) || json_integer_value(port) < 0 ||
         json_integer_value(port) > 65535)
-      ohets_srv_problem(p, "%s: \"listen\"[%zu].\"port\": must be an integer 0..65535",
-                        file, i);
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"port\": must be an integer 0..65535",
+                        fc->file, i);
     else
       l->port = (int)json_integer_value(port);
   }
   json_t *framing = json_object_get(v, "framing");
   if (framing != NULL && (json_string_value(framing) == NULL ||
                           parse_framing(json_string_value(framing), &l->framing) != 0))
-    ohets_srv_problem(p, "%s: \"listen\"[%zu].\"framing\": must be \"hets\", \"raw\" or \"auto\"",
-                      file, i);
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"framing\": must be \"hets\", \"raw\" or "
+                      "\"auto\"", fc->file, i);
   json_t *subs = json_object_get(v, "submitters");
-  if (subs != NULL) {
-    if (!json_is_array(subs)) {
-      ohets_srv_problem(p, "%s: \"listen\"[%zu].\"submitters\": must be an array of submitter IDs",
-                        file, i);
-      return;
+  if (subs != NULL)
+    load_submitters(subs, i, l, fc);
+  json_t *tls = json_object_get(v, "tls");
+  if (tls != NULL && !json_is_null(tls))
+    load_tls(tls, i, l, fc);
+}
+
+static void load_listeners(ohets_srv_config *cfg, json_t *listen, const file_ctx *fc) {
+  if (!json_is_array(listen) || json_array_size(listen) == 0 ||
+      json_array_size(listen) > OHETS_SRV_MAX_LISTENERS) {
+    ohets_srv_problem(fc->p, "%s: \"listen\": must be an array of 1..%d listener objects",
+                      fc->file, OHETS_SRV_MAX_LISTENERS);
+    return;
+  }
+  ohets_srv_config_free(cfg);
+  cfg->n_listen = json_array_size(listen);
+  for (size_t i = 0; i < cfg->n_listen; i++)
+    load_listener(json_array_get(listen, i), i, &cfg->listen[i], fc);
+}
+
+/* One top-level key of the file, by its row in the table. */
+static void load_value(ohets_srv_config *cfg, const option_def *o, json_t *v,
+                       const file_ctx *fc) {
+  char why[128], text[32];
+  const char *s = NULL;
+  if (o->type == T_LISTEN) {
+    load_listeners(cfg, v, fc);
+    return;
+  }
+  if (json_is_null(v) && o->nullable) {
+    unset(o, cfg);
+    return;
+  }
+  if (o->type == T_UINT) {
+    if (json_is_integer(v) && json_integer_value(v) >= 0) {
+      snprintf(text, sizeof text, "%lld", (long long)json_integer_value(v));
+      s = text;
     }
-    l->has_submitters = 1;
-    l->submitters = calloc(json_array_size(subs) + 1, sizeof *l->submitters);
-    if (l->submitters == NULL) {
-      ohets_srv_problem(p, "%s: out of memory", file);
-      return;
-    }
-    size_t k;
-    json_t *s;
-    json_array_foreach(subs, k, s) {
-      const char *id = json_string_value(s);
-      if (id == NULL || id[0] == '\0' || strlen(id) >= OHETS_SRV_SUBMITTER_LEN) {
-        ohets_srv_problem(p, "%s: \"listen\"[%zu].\"submitters\"[%zu]: must be a submitter ID of 1..15 characters",
-                          file, i, k);
-        continue;
-      }
-      snprintf(l->submitters[l->n_submitters++], OHETS_SRV_SUBMITTER_LEN, "%s", id);
-    }
+  } else {
+    s = json_string_value(v);
+  }
+  if (s == NULL || set_text(o, cfg, s, why, sizeof why) != 0) {
+    if (s == NULL)
+      (void)set_text(o, cfg, "", why, sizeof why); /* for the message only */
+    ohets_srv_problem(fc->p, "%s: \"%s\": %s%s", fc->file, o->key, why,
+                      o->nullable ? " (or null)" : "");
+    if (o->type == T_SECRET)
+      unset(o, cfg);
   }
 }
 
-static const char *const known_keys[] = {
-    "listen", "db", "partners", "log", "log_hmac_key", "log_hmac_key_file",
-    "workers", "idle_timeout_ms", "frame_deadline_ms", "max_frame_bytes",
-    "queue_budget_ms", "shutdown_timeout_ms", "max_connections", "max_pipeline",
-    "max_jobs", "log_queue", "today", "user"};
+static const option_def *by_key(const char *key) {
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].key != NULL && strcmp(options[i].key, key) == 0)
+      return &options[i];
+  return NULL;
+}
 
-void ohets_srv_config_load(ohets_srv_config *cfg, const char *file,
-                           ohets_srv_problems *p) {
+void ohets_srv_config_load(ohets_srv_config *cfg, const char *file, ohets_srv_problems *p) {
   json_error_t jerr;
+  file_ctx fc = {file, p};
   json_t *root = json_load_file(file, JSON_REJECT_DUPLICATES, &jerr);
   if (root == NULL) {
     if (jerr.line <= 0)
@@ -248,194 +486,94 @@ void ohets_srv_config_load(ohets_srv_config *cfg, const char *file,
   const char *key;
   json_t *val;
   json_object_foreach(root, key, val) {
-    size_t k = 0;
-    while (k < sizeof known_keys / sizeof known_keys[0] && strcmp(known_keys[k], key) != 0)
-      k++;
-    if (k == sizeof known_keys / sizeof known_keys[0])
+    const option_def *o = by_key(key);
+    if (o == NULL)
       ohets_srv_problem(p, "%s: \"%s\": unknown key", file, key);
-  }
-
-  json_t *listen = json_object_get(root, "listen");
-  if (listen != NULL) {
-    if (!json_is_array(listen) || json_array_size(listen) == 0 ||
-        json_array_size(listen) > OHETS_SRV_MAX_LISTENERS) {
-      ohets_srv_problem(p, "%s: \"listen\": must be an array of 1..%d listener objects",
-                        file, OHETS_SRV_MAX_LISTENERS);
-    } else {
-      ohets_srv_config_free(cfg);
-      cfg->n_listen = json_array_size(listen);
-      for (size_t i = 0; i < cfg->n_listen; i++)
-        load_listener(json_array_get(listen, i), i, &cfg->listen[i], file, p);
-    }
-  }
-  get_path(root, "db", cfg->db, sizeof cfg->db, 0, file, p);
-  get_path(root, "partners", cfg->partners, sizeof cfg->partners, 1, file, p);
-  get_path(root, "log", cfg->log, sizeof cfg->log, 0, file, p);
-  get_path(root, "log_hmac_key_file", cfg->log_hmac_key_file,
-           sizeof cfg->log_hmac_key_file, 1, file, p);
-  json_t *key_v = json_object_get(root, "log_hmac_key");
-  if (key_v != NULL && !json_is_null(key_v)) {
-    const char *s = json_string_value(key_v);
-    if (s == NULL || strlen(s) < 16 || strlen(s) > sizeof cfg->log_hmac_key)
-      ohets_srv_problem(p, "%s: \"log_hmac_key\": must be a string of 16..%zu characters",
-                        file, sizeof cfg->log_hmac_key);
-    else {
-      cfg->log_hmac_key_len = strlen(s);
-      memcpy(cfg->log_hmac_key, s, cfg->log_hmac_key_len);
-    }
+    else
+      load_value(cfg, o, val, &fc);
   }
   if (cfg->log_hmac_key_len > 0 && cfg->log_hmac_key_file[0] != '\0')
     ohets_srv_problem(p, "%s: \"log_hmac_key\" and \"log_hmac_key_file\": give one, not both",
                       file);
-
-  uint64_t v = 0;
-  json_t *workers = json_object_get(root, "workers");
-  if (workers != NULL && get_uint(root, "workers", 0, 1024, &v, file, p) == 0 && v > 0)
-    cfg->workers = (unsigned)v; /* 0 keeps the number of cores */
-  if (get_uint(root, "idle_timeout_ms", 1, MS_MAX, &v, file, p) == 0 &&
-      json_object_get(root, "idle_timeout_ms"))
-    cfg->idle_timeout_ms = v;
-  if (get_uint(root, "frame_deadline_ms", 1, MS_MAX, &v, file, p) == 0 &&
-      json_object_get(root, "frame_deadline_ms"))
-    cfg->frame_deadline_ms = v;
-  if (get_uint(root, "queue_budget_ms", 1, MS_MAX, &v, file, p) == 0 &&
-      json_object_get(root, "queue_budget_ms"))
-    cfg->queue_budget_ms = v;
-  if (get_uint(root, "shutdown_timeout_ms", 1, MS_MAX, &v, file, p) == 0 &&
-      json_object_get(root, "shutdown_timeout_ms"))
-    cfg->shutdown_timeout_ms = v;
-  if (get_uint(root, "max_frame_bytes", FRAME_MIN, FRAME_MAX, &v, file, p) == 0 &&
-      json_object_get(root, "max_frame_bytes"))
-    cfg->max_frame_bytes = (size_t)v;
-  if (get_uint(root, "max_connections", 1, 1000000, &v, file, p) == 0 &&
-      json_object_get(root, "max_connections"))
-    cfg->max_connections = (unsigned)v;
-  if (get_uint(root, "max_pipeline", 1, 1024, &v, file, p) == 0 &&
-      json_object_get(root, "max_pipeline"))
-    cfg->max_pipeline = (unsigned)v;
-  if (get_uint(root, "max_jobs", 1, 1000000, &v, file, p) == 0 &&
-      json_object_get(root, "max_jobs"))
-    cfg->max_jobs = (unsigned)v;
-  if (get_uint(root, "log_queue", 16, 10000000, &v, file, p) == 0 &&
-      json_object_get(root, "log_queue"))
-    cfg->log_queue = (unsigned)v;
-
-  json_t *user = json_object_get(root, "user");
-  if (user != NULL && !json_is_null(user)) {
-    const char *s = json_string_value(user);
-    if (s == NULL || s[0] == '\0' || strlen(s) >= sizeof cfg->user)
-      ohets_srv_problem(p, "%s: \"user\": must be a user name or null", file);
-    else
-      snprintf(cfg->user, sizeof cfg->user, "%s", s);
-  }
-
-  json_t *today = json_object_get(root, "today");
-  if (today != NULL && !json_is_null(today)) {
-    const char *s = json_string_value(today);
-    ohets_date d;
-    if (s == NULL || strlen(s) != 10 || ohets_date_parse_iso(s, 10, &d) != 0)
-      ohets_srv_problem(p, "%s: \"today\": must be a date YYYY-MM-DD or null", file);
-    else
-      snprintf(cfg->today, sizeof cfg->today, "%s", s);
-  }
 done:
   json_decref(root);
 }
 
 /* ----------------------------------------------------- command line */
 
+enum { OPT_CONFIG = 'c', OPT_BASE = 256, OPT_CHECK = 512, OPT_HELP, OPT_VERSION, OPT_PRINT };
+
 static void usage(FILE *f) {
-  fprintf(f,
-          "usage: " OHETS_SRV_PROG " [-c FILE] [--check-config] [options]\n"
-          "The HETS 270/271 Extranet socket server; runs in the foreground.\n"
-          "  -c, --config FILE        JSON settings (docs/server.md)\n"
-          "      --check-config       validate the settings, print \"ok\" or the problems\n"
-          "      --listen HOST:PORT   listen here (repeatable; replaces the file's list;\n"
-          "                           IPv6 as [::1]:5270; port 0 picks a free port)\n"
-          "      --framing MODE       hets, raw or auto, for every listener\n"
-          "      --db PATH            eligibility store (default openhets.db)\n"
-          "      --partners FILE      trading partners (default: everyone allowed)\n"
-          "      --log PATH|-         session log, JSON Lines (default - : stdout)\n"
-          "      --log-hmac-key-file FILE  key for the log's mbi_hash\n"
-          "      --workers N          worker threads (default: number of cores)\n"
-          "      --idle-timeout-ms N  idle disconnect (default 5000)\n"
-          "      --frame-deadline-ms N  whole-frame deadline (default 30000)\n"
-          "      --max-frame-bytes N  largest payload (default 65536)\n"
-          "      --queue-budget-ms N  queue wait that answers AAA 42 (default 1000)\n"
-          "      --max-connections N  open sockets (default 10000)\n"
-          "      --max-pipeline N     requests queued per socket (default 8)\n"
-          "      --today YYYY-MM-DD   pin the transaction date (tests, demos)\n"
-          "      --user NAME          started as root: run as NAME after binding\n"
-          "      --help, --version\n"
-          "Signals: TERM/INT drain and exit 0 (a second one exits at once);\n"
-          "HUP reopens the log and reloads the partners file.\n");
-}
-
-enum {
-  OPT_CHECK = 256, OPT_LISTEN, OPT_FRAMING, OPT_DB, OPT_PARTNERS, OPT_LOG,
-  OPT_KEYFILE, OPT_WORKERS, OPT_IDLE, OPT_DEADLINE, OPT_MAXFRAME, OPT_BUDGET,
-  OPT_MAXCONN, OPT_PIPELINE, OPT_TODAY, OPT_USER, OPT_HELP, OPT_VERSION
-};
-
-static int cli_uint(const char *opt, const char *s, uint64_t lo, uint64_t hi,
-                    uint64_t *out, ohets_srv_problems *p) {
-  char *end;
-  errno = 0;
-  unsigned long long v = strtoull(s, &end, 10);
-  if (s[0] < '0' || s[0] > '9' || *end != '\0' || errno != 0 || v < lo || v > hi) {
-    ohets_srv_problem(p, "--%s: must be an integer %llu..%llu", opt,
-                      (unsigned long long)lo, (unsigned long long)hi);
-    return -EINVAL;
+  fprintf(f, "usage: " OHETS_SRV_PROG " [-c FILE] [--check-config] [options]\n"
+             "The HETS 270/271 Extranet socket server; runs in the foreground.\n"
+             "  -c, --config FILE        JSON settings (README, Settings)\n"
+             "      --check-config       check the settings and the files they name\n");
+  for (size_t i = 0; i < N_OPTIONS; i++) {
+    const option_def *o = &options[i];
+    if (o->flag == NULL)
+      continue;
+    char left[64];
+    snprintf(left, sizeof left, "--%s %s", o->flag, o->arg);
+    fprintf(f, "      %-22s %s", left, o->help);
+    if (o->def != NULL && o->type != T_LISTEN && o->type != T_FRAMING)
+      fprintf(f, " (default %s)", o->def);
+    fputc('\n', f);
   }
-  *out = v;
-  return 0;
+  fprintf(f, "      --print-options      the option table: key, option, default\n"
+             "      --help, --version\n"
+             "Signals: TERM/INT drain and exit 0 (a second one exits at once);\n"
+             "HUP reopens the log and reloads the partners file and certificates.\n");
 }
 
-static void cli_path(const char *opt, const char *s, char *dst, size_t dstsz,
-                     ohets_srv_problems *p) {
-  if (s[0] == '\0' || strlen(s) >= dstsz)
-    ohets_srv_problem(p, "--%s: must be a non-empty path", opt);
+/* getopt's table, built from ours. */
+static void long_options(struct option *out) {
+  size_t n = 0;
+  for (size_t i = 0; i < N_OPTIONS; i++)
+    if (options[i].flag != NULL)
+      out[n++] = (struct option){options[i].flag, required_argument, NULL, OPT_BASE + (int)i};
+  out[n++] = (struct option){"config", required_argument, NULL, OPT_CONFIG};
+  out[n++] = (struct option){"check-config", no_argument, NULL, OPT_CHECK};
+  out[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
+  out[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
+  out[n++] = (struct option){"print-options", no_argument, NULL, OPT_PRINT};
+  out[n] = (struct option){NULL, 0, NULL, 0};
+}
+
+static void cli_listen(ohets_srv_config *cfg, const char *arg, int *first,
+                       ohets_srv_problems *p) {
+  if (*first) { /* the first --listen replaces the file's list */
+    ohets_srv_config_free(cfg);
+    cfg->n_listen = 0;
+    *first = 0;
+  }
+  if (cfg->n_listen >= OHETS_SRV_MAX_LISTENERS) {
+    ohets_srv_problem(p, "--listen: at most %d listeners", OHETS_SRV_MAX_LISTENERS);
+    return;
+  }
+  if (ohets_srv_parse_listen(arg, &cfg->listen[cfg->n_listen]) != 0)
+    ohets_srv_problem(p, "--listen: \"%s\" is not HOST:PORT with a numeric address (IPv6 as "
+                      "[::1]:5270)", arg);
   else
-    snprintf(dst, dstsz, "%s", s);
+    cfg->n_listen++;
 }
 
-ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv,
-                                                ohets_srv_config *cfg,
+ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv, ohets_srv_config *cfg,
                                                 ohets_srv_problems *p) {
-  static const struct option opts[] = {
-      {"config", required_argument, NULL, 'c'},
-      {"check-config", no_argument, NULL, OPT_CHECK},
-      {"listen", required_argument, NULL, OPT_LISTEN},
-      {"framing", required_argument, NULL, OPT_FRAMING},
-      {"db", required_argument, NULL, OPT_DB},
-      {"partners", required_argument, NULL, OPT_PARTNERS},
-      {"log", required_argument, NULL, OPT_LOG},
-      {"log-hmac-key-file", required_argument, NULL, OPT_KEYFILE},
-      {"workers", required_argument, NULL, OPT_WORKERS},
-      {"idle-timeout-ms", required_argument, NULL, OPT_IDLE},
-      {"frame-deadline-ms", required_argument, NULL, OPT_DEADLINE},
-      {"max-frame-bytes", required_argument, NULL, OPT_MAXFRAME},
-      {"queue-budget-ms", required_argument, NULL, OPT_BUDGET},
-      {"max-connections", required_argument, NULL, OPT_MAXCONN},
-      {"max-pipeline", required_argument, NULL, OPT_PIPELINE},
-      {"today", required_argument, NULL, OPT_TODAY},
-      {"user", required_argument, NULL, OPT_USER},
-      {"help", no_argument, NULL, OPT_HELP},
-      {"version", no_argument, NULL, OPT_VERSION},
-      {NULL, 0, NULL, 0}};
-  /* Overrides apply after the file whatever their order, so remember
-   * their positions in argv first. */
+  struct option opts[N_OPTIONS + 6];
+  long_options(opts);
+  /* Overrides apply after the file whatever their order: find the file
+   * (and the options that end the run) first. */
   const char *file = NULL;
-  int check = 0;
-  int c;
+  int check = 0, c;
   opterr = 0;
+  optind = 0;
   while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
     switch (c) {
-    case 'c': file = optarg; break;
+    case OPT_CONFIG: file = optarg; break;
     case OPT_CHECK: check = 1; break;
     case OPT_HELP: usage(stdout); return OHETS_SRV_CLI_EXIT_OK;
-    case OPT_VERSION: printf(OHETS_SRV_PROG " " OHETS_VERSION_STRING "\n");
-      return OHETS_SRV_CLI_EXIT_OK;
+    case OPT_VERSION: printf(OHETS_SRV_PROG " " OHETS_VERSION_STRING "\n"); return OHETS_SRV_CLI_EXIT_OK;
+    case OPT_PRINT: ohets_srv_options_print(stdout); return OHETS_SRV_CLI_EXIT_OK;
     case ':':
       fprintf(stderr, OHETS_SRV_PROG ": %s: needs a value (see --help)\n", argv[optind - 1]);
       return OHETS_SRV_CLI_USAGE;
@@ -454,87 +592,32 @@ ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv,
   if (file != NULL)
     ohets_srv_config_load(cfg, file, p);
 
-  int cli_listeners = 0;
-  const char *framing_override = NULL;
-  uint64_t v;
+  int first_listen = 1;
+  const char *framing = NULL;
   optind = 0; /* glibc: rescan from the start */
   while ((c = getopt_long(argc, argv, ":c:", opts, NULL)) != -1) {
-    const char *name = NULL;
-    for (size_t i = 0; opts[i].name != NULL; i++)
-      if (opts[i].val == c)
-        name = opts[i].name;
-    switch (c) {
-    case OPT_LISTEN:
-      if (!cli_listeners) { /* the first --listen replaces the file's list */
-        ohets_srv_config_free(cfg);
-        cfg->n_listen = 0;
-        cli_listeners = 1;
-      }
-      if (cfg->n_listen >= OHETS_SRV_MAX_LISTENERS) {
-        ohets_srv_problem(p, "--listen: at most %d listeners", OHETS_SRV_MAX_LISTENERS);
-        break;
-      }
-      if (ohets_srv_parse_listen(optarg, &cfg->listen[cfg->n_listen]) != 0)
-        ohets_srv_problem(p, "--listen: \"%s\" is not HOST:PORT with a numeric address (IPv6 as [::1]:5270)",
-                          optarg);
-      else
-        cfg->n_listen++;
-      break;
-    case OPT_FRAMING: framing_override = optarg; break;
-    case OPT_DB: cli_path(name, optarg, cfg->db, sizeof cfg->db, p); break;
-    case OPT_PARTNERS: cli_path(name, optarg, cfg->partners, sizeof cfg->partners, p); break;
-    case OPT_LOG: cli_path(name, optarg, cfg->log, sizeof cfg->log, p); break;
-    case OPT_KEYFILE:
-      cli_path(name, optarg, cfg->log_hmac_key_file, sizeof cfg->log_hmac_key_file, p);
-      cfg->log_hmac_key_len = 0; /* the file replaces a key from the config */
-      break;
-    case OPT_WORKERS:
-      if (cli_uint(name, optarg, 1, 1024, &v, p) == 0) cfg->workers = (unsigned)v;
-      break;
-    case OPT_IDLE:
-      if (cli_uint(name, optarg, 1, MS_MAX, &v, p) == 0) cfg->idle_timeout_ms = v;
-      break;
-    case OPT_DEADLINE:
-      if (cli_uint(name, optarg, 1, MS_MAX, &v, p) == 0) cfg->frame_deadline_ms = v;
-      break;
-    case OPT_MAXFRAME:
-      if (cli_uint(name, optarg, FRAME_MIN, FRAME_MAX, &v, p) == 0)
-        cfg->max_frame_bytes = (size_t)v;
-      break;
-    case OPT_BUDGET:
-      if (cli_uint(name, optarg, 1, MS_MAX, &v, p) == 0) cfg->queue_budget_ms = v;
-      break;
-    case OPT_MAXCONN:
-      if (cli_uint(name, optarg, 1, 1000000, &v, p) == 0) cfg->max_connections = (unsigned)v;
-      break;
-    case OPT_PIPELINE:
-      if (cli_uint(name, optarg, 1, 1024, &v, p) == 0) cfg->max_pipeline = (unsigned)v;
-      break;
-    case OPT_USER:
-      if (optarg[0] == '\0' || strlen(optarg) >= sizeof cfg->user)
-        ohets_srv_problem(p, "--user: must be a user name");
-      else
-        snprintf(cfg->user, sizeof cfg->user, "%s", optarg);
-      break;
-    case OPT_TODAY: {
-      ohets_date d;
-      if (strlen(optarg) != 10 || ohets_date_parse_iso(optarg, 10, &d) != 0)
-        ohets_srv_problem(p, "--today: must be a date YYYY-MM-DD");
-      else
-        snprintf(cfg->today, sizeof cfg->today, "%s", optarg);
-      break;
-    }
-    default: break;
-    }
+    if (c < OPT_BASE || c >= OPT_BASE + (int)N_OPTIONS)
+      continue;
+    const option_def *o = &options[c - OPT_BASE];
+    char why[128];
+    if (o->type == T_LISTEN)
+      cli_listen(cfg, optarg, &first_listen, p);
+    else if (o->type == T_FRAMING)
+      framing = optarg;
+    else if (set_text(o, cfg, optarg, why, sizeof why) != 0)
+      ohets_srv_problem(p, "--%s: %s", o->flag, why);
+    else if (o->off == offsetof(ohets_srv_config, log_hmac_key_file))
+      cfg->log_hmac_key_len = 0; /* the file replaces a key from the settings file */
   }
-  if (framing_override != NULL) {
+  if (framing != NULL) {
     ohets_framing f;
-    if (parse_framing(framing_override, &f) != 0)
+    if (parse_framing(framing, &f) != 0)
       ohets_srv_problem(p, "--framing: must be hets, raw or auto");
     else
       for (size_t i = 0; i < cfg->n_listen; i++)
         cfg->listen[i].framing = f;
   }
+  resolve(cfg);
   return check ? OHETS_SRV_CLI_CHECK : OHETS_SRV_CLI_RUN;
 }
 
@@ -555,15 +638,29 @@ static int read_key_file(ohets_srv_config *cfg, ohets_srv_problems *p) {
   if (n < 16 || n > sizeof cfg->log_hmac_key) {
     ohets_srv_problem(p, "\"log_hmac_key_file\": %s: the key must be 16..%zu bytes",
                       cfg->log_hmac_key_file, sizeof cfg->log_hmac_key);
+    memset(buf, 0, sizeof buf);
     return -EINVAL;
   }
   memcpy(cfg->log_hmac_key, buf, n);
+  memset(buf, 0, sizeof buf);
   cfg->log_hmac_key_len = n;
   return 0;
 }
 
-void ohets_srv_config_check_files(const ohets_srv_config *cfg_in,
-                                  ohets_srv_problems *p) {
+int ohets_srv_config_check_user(const ohets_srv_config *cfg, ohets_srv_problems *p) {
+  if (cfg->user[0] == '\0')
+    return 0;
+  errno = 0;
+  struct passwd *pw = getpwnam(cfg->user);
+  if (pw == NULL) {
+    ohets_srv_problem(p, "\"user\": %s: %s", cfg->user,
+                      errno != 0 ? strerror(errno) : "no such user");
+    return -ENOENT;
+  }
+  return 0;
+}
+
+void ohets_srv_config_check_files(const ohets_srv_config *cfg_in, ohets_srv_problems *p) {
   char err[512];
   if (cfg_in->partners[0] != '\0') {
     ohets_partner_table *t = NULL;
@@ -590,19 +687,6 @@ void ohets_srv_config_check_files(const ohets_srv_config *cfg_in,
   if (strcmp(cfg_in->log, "-") != 0 && access(cfg_in->log, F_OK) == 0 &&
       access(cfg_in->log, W_OK) != 0)
     ohets_srv_problem(p, "\"log\": %s: %s", cfg_in->log, strerror(errno));
-}
-
-int ohets_srv_config_check_user(const ohets_srv_config *cfg, ohets_srv_problems *p) {
-  if (cfg->user[0] == '\0')
-    return 0;
-  errno = 0;
-  struct passwd *pw = getpwnam(cfg->user);
-  if (pw == NULL) {
-    ohets_srv_problem(p, "\"user\": %s: %s", cfg->user,
-                      errno != 0 ? strerror(errno) : "no such user");
-    return -ENOENT;
-  }
-  return 0;
 }
 
 int ohets_srv_config_read_key(ohets_srv_config *cfg, ohets_srv_problems *p) {

@@ -17,37 +17,60 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include <stdlib.h>
+
+#include "server/listener.h"
 
 #define LISTEN_BACKLOG 4096  /* load tests open thousands of sockets at once */
 #define ACCEPTS_PER_WAKE 256 /* then let the other sockets have the loop */
 #define EMFILE_PAUSE_MS 100
 #define EMFILE_REPORT_MS 10000
 
+/* One listening socket. */
+typedef struct listener {
+  uv_poll_t poll;          /* readable: connections to accept */
+  uv_timer_t pause;        /* out of descriptors: accept again later */
+  int fd;                  /* the listening socket; -1 when none */
+  unsigned index;          /* into cfg->listen */
+  unsigned handles_open;   /* poll and timer not yet closed */
+  struct ohets_srv_listeners *ls;
+} listener;
+
+struct ohets_srv_listeners {
+  uv_loop_t *loop;
+  const ohets_srv_config *cfg;
+  ohets_srv_accept_fn accept;
+  void *arg;
+  int closed;              /* close() called: accept nothing more */
+  unsigned n;              /* opened */
+  uint64_t last_report_ms; /* of running out of descriptors */
+  listener l[OHETS_SRV_MAX_LISTENERS];
+};
+
 static void on_pause_over(uv_timer_t *t);
 
 /* Out of descriptors: stop polling for a while; say so now and then. */
-static void pause_accepting(ohets_srv_listener *l, int err) {
-  static uint64_t last_report_ms; /* loop thread only */
-  uint64_t now = uv_now(l->srv->loop);
-  if (last_report_ms == 0 || now - last_report_ms >= EMFILE_REPORT_MS) {
+static void pause_accepting(listener *l, int err) {
+  ohets_srv_listeners *ls = l->ls;
+  uint64_t now = uv_now(ls->loop);
+  if (ls->last_report_ms == 0 || now - ls->last_report_ms >= EMFILE_REPORT_MS) {
     fprintf(stderr, OHETS_SRV_PROG ": accept: %s; pausing new connections for %d ms\n",
             strerror(err), EMFILE_PAUSE_MS);
-    last_report_ms = now ? now : 1;
+    ls->last_report_ms = now ? now : 1;
   }
   uv_poll_stop(&l->poll);
   uv_timer_start(&l->pause, on_pause_over, EMFILE_PAUSE_MS, 0);
 }
 
 static void on_readable(uv_poll_t *p, int status, int events) {
-  ohets_srv_listener *l = p->data;
-  ohets_srv_server *srv = l->srv;
+  listener *l = p->data;
+  ohets_srv_listeners *ls = l->ls;
   (void)events;
   if (status < 0) {
     fprintf(stderr, OHETS_SRV_PROG ": accept: %s\n", uv_strerror(status));
     return;
   }
-  for (int n = 0; n < ACCEPTS_PER_WAKE && !srv->stopping; n++) {
+  for (int n = 0; n < ACCEPTS_PER_WAKE && !ls->closed; n++) {
     struct sockaddr_storage peer;
     socklen_t len = sizeof peer;
     memset(&peer, 0, sizeof peer);
@@ -62,13 +85,13 @@ static void on_readable(uv_poll_t *p, int status, int events) {
         fprintf(stderr, OHETS_SRV_PROG ": accept: %s\n", strerror(e));
       return;
     }
-    ohets_srv_conn_accept(srv, fd, &peer, l->index);
+    ls->accept(ls->arg, fd, &peer, l->index);
   }
 }
 
 static void on_pause_over(uv_timer_t *t) {
-  ohets_srv_listener *l = t->data;
-  if (!l->srv->stopping && !uv_is_closing((uv_handle_t *)&l->poll))
+  listener *l = t->data;
+  if (!l->ls->closed)
     uv_poll_start(&l->poll, UV_READABLE, on_readable);
 }
 
@@ -120,32 +143,42 @@ static int open_socket(const ohets_srv_listen_cfg *cfg) {
   return fd;
 }
 
-int ohets_srv_listeners_start(ohets_srv_server *srv, char *err, size_t errsz) {
-  const ohets_srv_config *cfg = srv->cfg;
+int ohets_srv_listeners_start(ohets_srv_listeners **out, uv_loop_t *loop,
+                              const ohets_srv_config *cfg, ohets_srv_accept_fn accept,
+                              void *arg, char *err, size_t errsz) {
+  ohets_srv_listeners *ls = calloc(1, sizeof *ls);
+  if (ls == NULL) {
+    snprintf(err, errsz, "listen: out of memory");
+    return -ENOMEM;
+  }
+  ls->loop = loop;
+  ls->cfg = cfg;
+  ls->accept = accept;
+  ls->arg = arg;
+  *out = ls;
   for (size_t i = 0; i < cfg->n_listen; i++) {
-    ohets_srv_listener *l = &srv->listeners[i];
+    listener *l = &ls->l[i];
     char where[96];
     format_addr(&cfg->listen[i], cfg->listen[i].port, where, sizeof where);
-    memset(l, 0, sizeof *l);
     l->fd = -1;
-    l->srv = srv;
+    l->ls = ls;
     l->index = (unsigned)i;
     int fd = open_socket(&cfg->listen[i]);
     if (fd < 0) {
       snprintf(err, errsz, "listen %s: %s", where, strerror(-fd));
       return fd;
     }
-    int rc = uv_poll_init_socket(srv->loop, &l->poll, fd);
+    int rc = uv_poll_init_socket(loop, &l->poll, fd);
     if (rc != 0) {
       close(fd);
       snprintf(err, errsz, "listen %s: %s", where, uv_strerror(rc));
       return rc;
     }
     l->fd = fd;
-    uv_timer_init(srv->loop, &l->pause);
+    uv_timer_init(loop, &l->pause);
     l->poll.data = l->pause.data = l;
     l->handles_open = 2;
-    srv->n_listeners = (unsigned)i + 1;
+    ls->n = (unsigned)i + 1;
     rc = uv_poll_start(&l->poll, UV_READABLE, on_readable);
     if (rc != 0) {
       snprintf(err, errsz, "listen %s: %s", where, uv_strerror(rc));
@@ -155,13 +188,13 @@ int ohets_srv_listeners_start(ohets_srv_server *srv, char *err, size_t errsz) {
   return 0;
 }
 
-void ohets_srv_listeners_log(ohets_srv_server *srv) {
-  for (unsigned i = 0; i < srv->n_listeners; i++) {
-    const ohets_srv_listen_cfg *l = &srv->cfg->listen[i];
+void ohets_srv_listeners_log(const ohets_srv_listeners *ls, ohets_srv_log *log) {
+  for (unsigned i = 0; i < ls->n; i++) {
+    const ohets_srv_listen_cfg *l = &ls->cfg->listen[i];
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     int port = l->port;
-    if (getsockname(srv->listeners[i].fd, (struct sockaddr *)&ss, &len) == 0)
+    if (getsockname(ls->l[i].fd, (struct sockaddr *)&ss, &len) == 0)
       port = ss.ss_family == AF_INET6
                  ? ntohs(((struct sockaddr_in6 *)(void *)&ss)->sin6_port)
                  : ntohs(((struct sockaddr_in *)(void *)&ss)->sin_port);
@@ -172,31 +205,37 @@ void ohets_srv_listeners_log(ohets_srv_server *srv) {
     json_object_set_new(e, "host", json_string(l->host));
     json_object_set_new(e, "port", json_integer(port));
     json_object_set_new(e, "framing", json_string(ohets_srv_framing_name(l->framing)));
+    json_object_set_new(e, "tls", json_boolean(l->tls != NULL));
     if (l->has_submitters) {
       json_t *subs = json_array();
       for (size_t k = 0; k < l->n_submitters; k++)
         json_array_append_new(subs, json_string(l->submitters[k]));
       json_object_set_new(e, "submitters", subs);
     }
-    ohets_srv_log_emit(srv->log, e);
+    ohets_srv_log_emit(log, e);
   }
 }
 
 /* The socket is closed once libuv has let go of both handles. */
 static void on_listener_handle_closed(uv_handle_t *h) {
-  ohets_srv_listener *l = h->data;
+  listener *l = h->data;
   if (--l->handles_open > 0)
     return;
   close(l->fd);
   l->fd = -1;
 }
 
-void ohets_srv_listeners_close(ohets_srv_server *srv) {
-  for (unsigned i = 0; i < srv->n_listeners; i++) {
-    ohets_srv_listener *l = &srv->listeners[i];
-    if (l->handles_open == 0 || uv_is_closing((uv_handle_t *)&l->poll))
+void ohets_srv_listeners_close(ohets_srv_listeners *ls) {
+  if (ls == NULL || ls->closed)
+    return;
+  ls->closed = 1;
+  for (unsigned i = 0; i < ls->n; i++) {
+    listener *l = &ls->l[i];
+    if (l->handles_open == 0)
       continue;
     uv_close((uv_handle_t *)&l->poll, on_listener_handle_closed);
     uv_close((uv_handle_t *)&l->pause, on_listener_handle_closed);
   }
 }
+
+void ohets_srv_listeners_free(ohets_srv_listeners *ls) { free(ls); }

@@ -4,9 +4,20 @@
 # hooks (env OPENHETS_TEST_DELAY_MS: each job sleeps that long in the
 # worker) for the integration tests; it is never installed.
 OPENHETSD_SOURCES = \
-	src/server/server.h src/server/main.c src/server/config.c \
-	src/server/listener.c src/server/session.c src/server/worker.c \
-	src/server/slog.c src/server/mutex.c src/server/partners_ref.c \
+	src/server/server.h src/server/main.c \
+	src/server/config.h src/server/config.c \
+	src/server/listener.h src/server/listener.c \
+	src/server/session.h src/server/session.c \
+	src/server/transport.h src/server/transport_tcp.c \
+	src/server/door.h src/server/door_extranet.c \
+	src/server/conntable.h src/server/conntable.c \
+	src/server/sublimits.h src/server/sublimits.c \
+	src/server/dispatch.h src/server/dispatch.c src/server/job.h \
+	src/server/pool.h src/server/worker.c \
+	src/server/slog.h src/server/slog.c \
+	src/server/mutex.h src/server/mutex.c \
+	src/server/partners_ref.h src/server/partners_ref.c \
+	src/server/now.h src/server/now.c \
 	src/tools/tool_util.h src/tools/tool_util.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
@@ -27,6 +38,6 @@ openhetsd_test_LDADD = $(OPENHETSD_LIBS)
 check_PROGRAMS += tests/unit/test_slog
 TESTS += tests/unit/test_slog
 tests_unit_test_slog_SOURCES = tests/unit/test_slog.c src/server/slog.c \
-	src/server/mutex.c src/server/server.h
+	src/server/mutex.c src/server/slog.h src/server/mutex.h
 tests_unit_test_slog_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_slog_LDADD = libopenhets.a $(UV_LIBS) $(JANSSON_LIBS) $(CHECK_LIBS)

@@ -19,24 +19,21 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "server/server.h"
-#include "tools/tool_util.h"
+#include "server/session.h"
 
-void ohets_srv_now(const ohets_srv_config *cfg, ohets_now *now) {
-  /* Asked once per request; the calendar part changes once a second, so
-   * each thread keeps it (no localtime_r, and its lock, per request).
-   * cfg->today was validated when read, so this cannot fail. */
-  static _Thread_local time_t sec = (time_t)-1;
-  static _Thread_local ohets_now cached;
-  struct timespec ts;
-  clock_gettime(CLOCK_REALTIME, &ts);
-  if (ts.tv_sec != sec) { /* cfg never changes after startup */
-    (void)ohets_tool_now_at(cfg->today[0] ? cfg->today : NULL, &ts, &cached);
-    sec = ts.tv_sec;
-  }
-  *now = cached;
-  now->millisecond = (uint16_t)(ts.tv_nsec / 1000000);
-}
+/* The daemon: the server's modules plus what only the process has (its
+ * signals, the drain timer, the partners reload). */
+typedef struct daemon_state {
+  ohets_srv_server srv;        /* first: the drained callback casts back */
+  uv_signal_t sig_term, sig_int, sig_hup;
+  uv_timer_t shutdown_timer;
+  int finished;                /* everything closed; loop winding down */
+  int reloading;               /* a partners reload is running */
+  uv_work_t reload_work;
+  ohets_partner_table *reload_table; /* reload result */
+  char reload_err[512];
+  int reload_rc;
+} daemon_state;
 
 /* Thousands of sockets need more descriptors than the usual soft limit. */
 static void raise_fd_limit(void) {
@@ -51,21 +48,23 @@ static void raise_fd_limit(void) {
 
 static void on_closed_noop(uv_handle_t *h) { (void)h; }
 
-void ohets_srv_finish(ohets_srv_server *srv) {
-  if (srv->finished)
+/* The last session has closed after a stop signal (or there was none). */
+static void finish(ohets_srv_server *srv) {
+  daemon_state *d = (daemon_state *)srv;
+  if (d->finished)
     return;
-  srv->finished = 1;
-  ohets_srv_listeners_close(srv);
-  /* Workers finish what they hold (results for closed connections are
+  d->finished = 1;
+  ohets_srv_listeners_close(srv->listeners);
+  /* Workers finish what they hold (results for closed sessions are
    * dropped), then every remaining handle closes and uv_run returns. */
   ohets_srv_pool_stop(srv->pool);
   /* The signal handlers stay until exit (close_signals()): closed now, a
    * second stop signal during the last flush would kill the process by the
    * signal instead of the documented exit 1. */
-  uv_unref((uv_handle_t *)&srv->sig_term);
-  uv_unref((uv_handle_t *)&srv->sig_int);
-  uv_unref((uv_handle_t *)&srv->sig_hup);
-  uv_close((uv_handle_t *)&srv->shutdown_timer, on_closed_noop);
+  uv_unref((uv_handle_t *)&d->sig_term);
+  uv_unref((uv_handle_t *)&d->sig_int);
+  uv_unref((uv_handle_t *)&d->sig_hup);
+  uv_close((uv_handle_t *)&d->shutdown_timer, on_closed_noop);
 }
 
 static void second_signal_exit(void) {
@@ -82,13 +81,13 @@ static void on_late_stop_signal(int signum) {
 
 /* At exit: a stop signal that arrived after the loop ended is handled now,
  * and one arriving later still exits 1. */
-static void close_signals(ohets_srv_server *srv) {
-  uv_ref((uv_handle_t *)&srv->sig_term);
-  uv_ref((uv_handle_t *)&srv->sig_int);
-  uv_run(srv->loop, UV_RUN_NOWAIT);
-  uv_close((uv_handle_t *)&srv->sig_term, on_closed_noop);
-  uv_close((uv_handle_t *)&srv->sig_int, on_closed_noop);
-  uv_close((uv_handle_t *)&srv->sig_hup, on_closed_noop);
+static void close_signals(daemon_state *d) {
+  uv_ref((uv_handle_t *)&d->sig_term);
+  uv_ref((uv_handle_t *)&d->sig_int);
+  uv_run(d->srv.loop, UV_RUN_NOWAIT);
+  uv_close((uv_handle_t *)&d->sig_term, on_closed_noop);
+  uv_close((uv_handle_t *)&d->sig_int, on_closed_noop);
+  uv_close((uv_handle_t *)&d->sig_hup, on_closed_noop);
   signal(SIGHUP, SIG_IGN); /* nothing left to reopen or reload */
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -150,75 +149,81 @@ static void test_exit_delay(void) {
 #endif
 
 static void on_shutdown_timeout(uv_timer_t *t) {
-  ohets_srv_server *srv = t->data;
+  daemon_state *d = t->data;
+  ohets_srv_server *srv = &d->srv;
   fprintf(stderr, OHETS_SRV_PROG ": drain took longer than %llu ms; closing %zu connections\n",
-          (unsigned long long)srv->cfg->shutdown_timeout_ms, srv->n_conns);
-  ohets_srv_conns_close_all(srv, OHETS_SRV_REASON_SHUTDOWN);
-  if (srv->n_conns == 0)
-    ohets_srv_finish(srv);
+          (unsigned long long)srv->cfg->shutdown_timeout_ms,
+          ohets_srv_conntable_count(srv->sessions));
+  ohets_srv_sessions_close_all(srv);
+  if (ohets_srv_conntable_count(srv->sessions) == 0)
+    finish(srv);
 }
 
 static void on_stop_signal(uv_signal_t *h, int signum) {
-  ohets_srv_server *srv = h->data;
+  daemon_state *d = h->data;
+  ohets_srv_server *srv = &d->srv;
   if (srv->stopping)
     second_signal_exit();
   srv->stopping = 1;
   json_t *e = ohets_srv_log_event("shutdown", 0);
   if (e != NULL) {
     json_object_set_new(e, "signal", json_string(signum == SIGINT ? "SIGINT" : "SIGTERM"));
-    json_object_set_new(e, "connections", json_integer((json_int_t)srv->n_conns));
-    json_object_set_new(e, "jobs", json_integer(srv->jobs_in_flight));
+    json_object_set_new(e, "connections",
+                        json_integer((json_int_t)ohets_srv_conntable_count(srv->sessions)));
+    json_object_set_new(e, "jobs", json_integer(ohets_srv_dispatch_in_flight(srv->dispatch)));
     ohets_srv_log_emit(srv->log, e);
   }
-  ohets_srv_listeners_close(srv);
-  uv_timer_start(&srv->shutdown_timer, on_shutdown_timeout, srv->cfg->shutdown_timeout_ms, 0);
-  ohets_srv_conns_drain(srv);
+  ohets_srv_listeners_close(srv->listeners);
+  uv_timer_start(&d->shutdown_timer, on_shutdown_timeout, srv->cfg->shutdown_timeout_ms, 0);
+  ohets_srv_sessions_drain(srv);
 }
 
 /* Partners reload runs on libuv's thread pool: the loop never reads files. */
 static void reload_work(uv_work_t *w) {
-  ohets_srv_server *srv = w->data;
-  srv->reload_table = NULL;
-  srv->reload_err[0] = '\0';
-  srv->reload_rc = ohets_partners_load(srv->cfg->partners, &srv->reload_table,
-                                       srv->reload_err, sizeof srv->reload_err);
+  daemon_state *d = w->data;
+  d->reload_table = NULL;
+  d->reload_err[0] = '\0';
+  d->reload_rc = ohets_partners_load(d->srv.cfg->partners, &d->reload_table, d->reload_err,
+                                     sizeof d->reload_err);
 }
 
 static void reload_done(uv_work_t *w, int status) {
-  ohets_srv_server *srv = w->data;
-  srv->reloading = 0;
+  daemon_state *d = w->data;
+  ohets_srv_server *srv = &d->srv;
+  d->reloading = 0;
   json_t *e = ohets_srv_log_event("reload", 0);
-  if (status == 0 && srv->reload_rc == 0) {
-    ohets_srv_partners_ref *r = ohets_srv_partners_new(srv->reload_table);
+  if (status == 0 && d->reload_rc == 0) {
+    ohets_srv_partners_ref *r = ohets_srv_partners_new(d->reload_table);
     if (r == NULL) {
-      ohets_partners_free(srv->reload_table);
-      srv->reload_rc = -ENOMEM;
-      snprintf(srv->reload_err, sizeof srv->reload_err, "out of memory");
+      ohets_partners_free(d->reload_table);
+      d->reload_rc = -ENOMEM;
+      snprintf(d->reload_err, sizeof d->reload_err, "out of memory");
     } else {
       ohets_srv_partners_release(srv->partners);
       srv->partners = r;
     }
   } else if (status != 0) {
-    srv->reload_rc = status;
-    snprintf(srv->reload_err, sizeof srv->reload_err, "%s", uv_strerror(status));
+    d->reload_rc = status;
+    snprintf(d->reload_err, sizeof d->reload_err, "%s", uv_strerror(status));
   }
-  srv->reload_table = NULL;
+  d->reload_table = NULL;
   if (e != NULL) {
     json_object_set_new(e, "partners_file", json_string(srv->cfg->partners));
-    json_object_set_new(e, "ok", json_boolean(srv->reload_rc == 0));
-    if (srv->reload_rc == 0)
+    json_object_set_new(e, "ok", json_boolean(d->reload_rc == 0));
+    if (d->reload_rc == 0)
       json_object_set_new(e, "partners", json_integer((json_int_t)srv->partners->table->n));
     else
-      json_object_set_new(e, "error", json_string(srv->reload_err));
+      json_object_set_new(e, "error", json_string(d->reload_err));
     json_object_set_new(e, "log_reopened", json_true());
     ohets_srv_log_emit(srv->log, e);
   }
-  if (srv->reload_rc != 0)
-    fprintf(stderr, OHETS_SRV_PROG ": reload kept the old partners: %s\n", srv->reload_err);
+  if (d->reload_rc != 0)
+    fprintf(stderr, OHETS_SRV_PROG ": reload kept the old partners: %s\n", d->reload_err);
 }
 
 static void on_hup(uv_signal_t *h, int signum) {
-  ohets_srv_server *srv = h->data;
+  daemon_state *d = h->data;
+  ohets_srv_server *srv = &d->srv;
   (void)signum;
   ohets_srv_log_reopen(srv->log);
   if (srv->cfg->partners[0] == '\0') {
@@ -231,12 +236,25 @@ static void on_hup(uv_signal_t *h, int signum) {
     }
     return;
   }
-  if (srv->reloading || srv->stopping)
+  if (d->reloading || srv->stopping)
     return;
-  srv->reloading = 1;
-  srv->reload_work.data = srv;
-  if (uv_queue_work(srv->loop, &srv->reload_work, reload_work, reload_done) != 0)
-    srv->reloading = 0;
+  d->reloading = 1;
+  d->reload_work.data = d;
+  if (uv_queue_work(srv->loop, &d->reload_work, reload_work, reload_done) != 0)
+    d->reloading = 0;
+}
+
+static void on_job_done(void *arg, ohets_srv_job *job) {
+  ohets_srv_session_job_done(arg, job);
+}
+
+static void on_accept(void *arg, int fd, const struct sockaddr_storage *peer, unsigned index) {
+  ohets_srv_server *srv = arg;
+  if (srv->stopping) {
+    close(fd);
+    return;
+  }
+  ohets_srv_session_accept(srv, fd, peer, index);
 }
 
 /* ------------------------------------------------------------ main */
@@ -248,100 +266,117 @@ static void print_problems(const ohets_srv_problems *p) {
     fprintf(stderr, OHETS_SRV_PROG ": (more problems not shown)\n");
 }
 
-int main(int argc, char **argv) {
-  int status = 1;
-  char err[1024];
+/* The settings: 0 to run, else the exit status (problems printed). */
+static int settle_config(int argc, char **argv, ohets_srv_config *cfg, int *run) {
   ohets_srv_problems problems;
   memset(&problems, 0, sizeof problems);
-  ohets_srv_config *cfg = calloc(1, sizeof *cfg);
-  ohets_srv_server *srv = calloc(1, sizeof *srv);
-  uv_loop_t loop;
-  int loop_ready = 0;
-  int signals_ready = 0; /* the signal handles exist (closed at exit) */
-  if (cfg == NULL || srv == NULL) {
-    fprintf(stderr, OHETS_SRV_PROG ": out of memory\n");
-    goto done;
-  }
-
+  *run = 0;
   switch (ohets_srv_config_from_args(argc, argv, cfg, &problems)) {
-  case OHETS_SRV_CLI_EXIT_OK: status = 0; goto done;
-  case OHETS_SRV_CLI_USAGE: status = 2; goto done;
+  case OHETS_SRV_CLI_EXIT_OK: return 0;
+  case OHETS_SRV_CLI_USAGE: return 2;
   case OHETS_SRV_CLI_CHECK:
     if (problems.n == 0)
       ohets_srv_config_check_files(cfg, &problems);
-    if (problems.n == 0) {
-      printf("ok\n");
-      status = 0;
-    } else {
+    if (problems.n > 0) {
       print_problems(&problems);
+      return 1;
     }
-    goto done;
+    printf("ok\n");
+    return 0;
   case OHETS_SRV_CLI_RUN: break;
   }
   if (problems.n > 0) {
     print_problems(&problems);
     /* Only bad option values: a usage error (2); a bad file: 1. */
-    status = 2;
     for (unsigned i = 0; i < problems.n; i++)
       if (strncmp(problems.line[i], "--", 2) != 0)
-        status = 1;
-    goto done;
+        return 1;
+    return 2;
   }
   if (ohets_srv_config_read_key(cfg, &problems) != 0) {
     print_problems(&problems);
-    goto done;
+    return 1;
   }
+  *run = 1;
+  return 0;
+}
 
-  signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return */
-  raise_fd_limit();
-
+/* Everything the server needs before its first socket: 0, or 1 with one
+ * line on stderr. */
+static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) {
+  ohets_srv_server *srv = &d->srv;
+  char err[1024];
   ohets_partner_table *table = NULL;
-  if (cfg->partners[0] != '\0' &&
-      ohets_partners_load(cfg->partners, &table, err, sizeof err) != 0) {
+  srv->loop = loop;
+  srv->cfg = cfg;
+  srv->drained = finish;
+  if (cfg->partners[0] != '\0' && ohets_partners_load(cfg->partners, &table, err, sizeof err) != 0) {
     fprintf(stderr, OHETS_SRV_PROG ": partners: %s\n", err);
-    goto done;
+    return 1;
   }
   srv->partners = ohets_srv_partners_new(table);
-  if (srv->partners == NULL) {
-    ohets_partners_free(table);
+  if (srv->partners == NULL || ohets_srv_conntable_new(&srv->sessions) != 0 ||
+      ohets_srv_sublimits_new(&srv->limits) != 0 ||
+      ohets_srv_dispatch_new(&srv->dispatch, (unsigned)cfg->max_jobs) != 0) {
+    if (srv->partners == NULL)
+      ohets_partners_free(table);
+    fprintf(stderr, OHETS_SRV_PROG ": out of memory\n");
+    return 1;
+  }
+  if (ohets_srv_log_open(&srv->log, cfg->log, (unsigned)cfg->log_queue, err, sizeof err) != 0 ||
+      ohets_srv_pool_start(&srv->pool, loop, cfg, on_job_done, srv, err, sizeof err) != 0) {
+    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
+    return 1;
+  }
+  ohets_srv_dispatch_set_pool(srv->dispatch, srv->pool);
+  if (ohets_srv_listeners_start(&srv->listeners, loop, cfg, on_accept, srv, err, sizeof err) != 0 ||
+      run_as_user(cfg, err, sizeof err) != 0) {
+    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
+static void start_signals(daemon_state *d, uv_loop_t *loop) {
+  uv_signal_init(loop, &d->sig_term);
+  uv_signal_init(loop, &d->sig_int);
+  uv_signal_init(loop, &d->sig_hup);
+  uv_timer_init(loop, &d->shutdown_timer);
+  d->sig_term.data = d->sig_int.data = d->sig_hup.data = d;
+  d->shutdown_timer.data = d;
+  uv_signal_start(&d->sig_term, on_stop_signal, SIGTERM);
+  uv_signal_start(&d->sig_int, on_stop_signal, SIGINT);
+  uv_signal_start(&d->sig_hup, on_hup, SIGHUP);
+}
+
+int main(int argc, char **argv) {
+  int status = 1, run = 0;
+  ohets_srv_config *cfg = calloc(1, sizeof *cfg);
+  daemon_state *d = calloc(1, sizeof *d);
+  ohets_srv_server *srv = d ? &d->srv : NULL;
+  uv_loop_t loop;
+  int loop_ready = 0;
+  int signals_ready = 0; /* the signal handles exist (closed at exit) */
+  if (cfg == NULL || d == NULL) {
     fprintf(stderr, OHETS_SRV_PROG ": out of memory\n");
     goto done;
   }
-  srv->cfg = cfg;
+  status = settle_config(argc, argv, cfg, &run);
+  if (!run)
+    goto done;
+  status = 1;
+  signal(SIGPIPE, SIG_IGN); /* a peer gone mid-write is an error return */
+  raise_fd_limit();
   if (uv_loop_init(&loop) != 0) {
     fprintf(stderr, OHETS_SRV_PROG ": cannot create the event loop\n");
     goto done;
   }
   loop_ready = 1;
-  srv->loop = &loop;
-  if (ohets_srv_log_open(&srv->log, cfg->log, cfg->log_queue, err, sizeof err) != 0) {
-    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
+  if (start(d, &loop, cfg) != 0)
     goto done;
-  }
-  if (ohets_srv_pool_start(&srv->pool, &loop, cfg, ohets_srv_on_job_done, srv, err,
-                           sizeof err) != 0) {
-    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
-    goto done;
-  }
-  if (ohets_srv_listeners_start(srv, err, sizeof err) != 0) {
-    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
-    goto done;
-  }
-  if (run_as_user(cfg, err, sizeof err) != 0) {
-    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
-    goto done;
-  }
-  uv_signal_init(&loop, &srv->sig_term);
-  uv_signal_init(&loop, &srv->sig_int);
-  uv_signal_init(&loop, &srv->sig_hup);
-  uv_timer_init(&loop, &srv->shutdown_timer);
+  start_signals(d, &loop);
   signals_ready = 1;
-  srv->sig_term.data = srv->sig_int.data = srv->sig_hup.data = srv;
-  srv->shutdown_timer.data = srv;
-  uv_signal_start(&srv->sig_term, on_stop_signal, SIGTERM);
-  uv_signal_start(&srv->sig_int, on_stop_signal, SIGINT);
-  uv_signal_start(&srv->sig_hup, on_hup, SIGHUP);
-  ohets_srv_listeners_log(srv);
+  ohets_srv_listeners_log(srv->listeners, srv->log);
 
   uv_run(&loop, UV_RUN_DEFAULT);
   status = 0;
@@ -350,14 +385,15 @@ int main(int argc, char **argv) {
 #endif
 
 done:
-  if (srv != NULL && srv->pool != NULL && !srv->finished) {
-    /* Startup failed after the workers started. */
-    ohets_srv_listeners_close(srv);
-    ohets_srv_pool_stop(srv->pool);
+  if (srv != NULL && !d->finished && loop_ready) {
+    /* Startup failed part-way. */
+    ohets_srv_listeners_close(srv->listeners);
+    if (srv->pool != NULL)
+      ohets_srv_pool_stop(srv->pool);
     uv_run(&loop, UV_RUN_NOWAIT);
   }
   if (signals_ready)
-    close_signals(srv);
+    close_signals(d);
   if (loop_ready) {
     uv_run(&loop, UV_RUN_DEFAULT); /* let closing handles finish */
     if (uv_loop_close(&loop) != 0 && status == 0)
@@ -365,12 +401,13 @@ done:
   }
   if (srv != NULL) {
     ohets_srv_pool_free(srv->pool);
-    ohets_srv_jobs_drain(srv);
+    ohets_srv_listeners_free(srv->listeners);
+    ohets_srv_dispatch_free(srv->dispatch);
     ohets_srv_log_close(srv->log);
     ohets_srv_partners_release(srv->partners);
-    free(srv->table);
-    free(srv->subs);
-    free(srv);
+    ohets_srv_conntable_free(srv->sessions);
+    ohets_srv_sublimits_free(srv->limits);
+    free(d);
   }
   if (cfg != NULL) {
     memset(cfg->log_hmac_key, 0, sizeof cfg->log_hmac_key);

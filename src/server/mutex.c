@@ -1,10 +1,10 @@
-/* The mutex kind for the loop's hand-offs (server.h). */
+/* The mutex kind for the loop's hand-offs (mutex.h). */
 #ifndef _GNU_SOURCE
 #define _GNU_SOURCE 1 /* PTHREAD_MUTEX_ADAPTIVE_NP */
 #endif
 #include <pthread.h>
 
-#include "server/server.h"
+#include "server/mutex.h"
 
 void ohets_srv_mutex_init(pthread_mutex_t *mu) {
   pthread_mutexattr_t attr;

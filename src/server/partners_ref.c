@@ -10,7 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "server/server.h"
+#include "server/partners_ref.h"
 
 ohets_srv_partners_ref *ohets_srv_partners_new(ohets_partner_table *table) {
   ohets_srv_partners_ref *r = calloc(1, sizeof *r);
@@ -33,10 +33,9 @@ void ohets_srv_partners_release(ohets_srv_partners_ref *r) {
   free(r);
 }
 
-int ohets_srv_submitter_allowed(const ohets_partner_table *t,
-                                const struct sockaddr *peer,
-                                const ohets_srv_listen_cfg *listener,
-                                const char *submitter) {
+int ohets_srv_submitter_allowed(const ohets_partner_table *t, const struct sockaddr *peer,
+                                const ohets_srv_peer_id *id,
+                                const ohets_srv_listen_cfg *listener, const char *submitter) {
   if (listener != NULL && listener->has_submitters) {
     size_t i = 0;
     while (i < listener->n_submitters && strcmp(listener->submitters[i], submitter) != 0)
@@ -47,5 +46,10 @@ int ohets_srv_submitter_allowed(const ohets_partner_table *t,
   if (t == NULL) /* no partners file: any submitter, from anywhere */
     return 1;
   const ohets_partner *p = ohets_partners_find(t, submitter);
-  return p != NULL && ohets_partner_allows_addr(p, peer);
+  if (p == NULL || !ohets_partner_allows_addr(p, peer))
+    return 0;
+  /* §12: on a TLS listener a partner that lists certs must present one. */
+  if (id != NULL && id->tls && !ohets_partner_cert_allowed(p, id->cert_sha256))
+    return 0;
+  return 1;
 }

@@ -1,19 +1,39 @@
-/* Sessions: one struct per accepted socket, driven by the loop.
+/* Sessions (session.h).
  *
- *   bytes in -> rbuf -> frame decoder -> queue of decoded requests
- *   head of queue -> job (copy) -> worker -> result by id -> write -> next
+ *   transport -> rbuf -> door -> queue of requests
+ *   head of queue -> job (copy) -> worker -> result by id -> transport -> next
  *
- * One request per connection is with the workers at a time, so answers go
- * out in order.  The queue is bounded by count and bytes; past the bound
- * the socket is not read (backpressure).  Everything here runs on the loop
+ * One request per session is with the workers at a time, so answers go out
+ * in order.  The queue is bounded by count and bytes; past the bound the
+ * socket is not read (backpressure).  Everything here runs on the loop
  * thread; the workers see only jobs.
  *
+ * A session's life, `state`:
+ *
+ *   HANDSHAKE --established--> OPEN          (TLS only; plain TCP starts OPEN)
+ *   HANDSHAKE --TLS failure, deadline--> CLOSING                 (reason tls)
+ *   OPEN --broken frame, frame deadline, refusal, HTS0000n answer,
+ *          peer's EOF, drain--> ENDING                (reason says which)
+ *   ENDING --queue answered, reason idle/peer--> CLOSING
+ *   ENDING --queue answered, other reasons--> SHUTTING (FIN asked for)
+ *   SHUTTING --FIN out--> LINGER (input discarded while the peer closes)
+ *   LINGER --peer's EOF or error, linger timer--> CLOSING
+ *   any --idle timer, read or write error--> CLOSING
+ *   CLOSING --transport and timers closed--> freed
+ *
+ * and, while OPEN or ENDING, what the head of its queue is doing, `phase`:
+ *
+ *   READY --slot free--> WORKING --answer written at once--> READY
+ *                                --write pending--> WRITING --written--> READY
+ *   READY --no slot--> WAITING --woken by dispatch--> READY
+ *   READY --answered here (error record, refusal), write pending--> WRITING
+ *
  * Timers: `idle` closes a quiet socket without notice (restarted by every
- * byte read or written, stopped while a request is queued or with the
- * workers; later reused as the linger timer); `deadline` limits how long a
- * frame may take to arrive whole. */
+ * byte read or written, stopped while a request is queued or working;
+ * later the linger timer); `deadline` limits how long a frame (or a TLS
+ * handshake) may take to arrive whole. */
 #ifndef _GNU_SOURCE
-#define _GNU_SOURCE 1 /* pthread_rwlock_t in uv.h, getopt_long, strnlen */
+#define _GNU_SOURCE 1 /* strnlen */
 #endif
 #include <arpa/inet.h>
 #include <errno.h>
@@ -22,11 +42,74 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "server/server.h"
+#include "server/door.h"
+#include "server/now.h"
+#include "server/session.h"
+#include "server/transport.h"
 
 #define RBUF_INITIAL 4096
-#define LINGER_MS 1000  /* after FIN, wait this long for the peer to close */
-#define HETS_RECORD_MAX 512
+#define LINGER_MS 1000 /* after FIN, wait this long for the peer to close */
+
+typedef enum session_state {
+  STATE_HANDSHAKE = 0, /* TLS handshake running; no requests yet */
+  STATE_OPEN,          /* reading and answering */
+  STATE_ENDING,        /* reading stopped; answer what is queued, then end */
+  STATE_SHUTTING,      /* FIN asked for, not yet out */
+  STATE_LINGER,        /* FIN out; input discarded until EOF or the timer */
+  STATE_CLOSING        /* closing; freed when the transport and timers are */
+} session_state;
+
+typedef enum head_phase {
+  PHASE_READY = 0,     /* nothing of ours pending: the head may go */
+  PHASE_WAITING,       /* the head waits in dispatch's line for a job slot */
+  PHASE_WORKING,       /* the head is with a worker */
+  PHASE_WRITING        /* an answer is being written */
+} head_phase;
+
+/* One decoded request waiting its turn, or a protocol error to answer
+ * (then end) once the requests before it are answered. */
+typedef struct item {
+  uint8_t *payload;        /* owned copy; NULL for an error item */
+  size_t len;              /* payload bytes */
+  size_t frame_len;        /* bytes read for it, framing included */
+  int raw;                 /* answer unwrapped */
+  uint64_t t_frame;        /* hrtime when it was complete */
+  const char *error;       /* error item: HETS code (static string) */
+  ohets_srv_reason reason; /* error item: close reason */
+} item;
+
+typedef struct session {
+  ohets_srv_server *srv;
+  ohets_srv_transport *transport; /* NULL once closed */
+  const ohets_srv_door_ops *door_ops;
+  ohets_srv_door *door;        /* this connection's framing state */
+  uv_timer_t idle;             /* idle disconnect; reused as the linger timer */
+  uv_timer_t deadline;         /* frame (or handshake) deadline */
+  unsigned handles_open;       /* transport and timers still to report closed */
+  uint64_t id;                 /* key in the session table; never 0 */
+  session_state state;
+  head_phase phase;
+  ohets_srv_reason reason;     /* why it ends (valid from ENDING on) */
+  ohets_srv_waiter waiter;     /* place in dispatch's line (PHASE_WAITING) */
+  unsigned listener;           /* index into cfg->listen */
+  struct sockaddr_storage peer;
+  char peer_text[80];          /* "1.2.3.4:5" or "[::1]:5" */
+  ohets_srv_peer_id peer_id;   /* TLS client certificate */
+  uint8_t *rbuf;               /* bytes read and not yet framed */
+  size_t rlen, rcap;           /* used / allocated */
+  size_t rmax;                 /* bound on rcap */
+  uint64_t frame_start_ms;     /* loop time the current partial frame began */
+  uint64_t last_read_ms;       /* loop time of the last read */
+  item *queue;                 /* ring of max_pipeline + 1 items */
+  unsigned qhead, qlen, qcap;
+  size_t qbytes;               /* payload bytes held by the queue */
+  int reading;                 /* the transport is reading */
+  char submitter[OHETS_SRV_SUBMITTER_LEN]; /* counted for max_connections */
+  uint64_t requests;           /* answers written */
+  uint64_t bytes_in, bytes_out;
+  uint64_t t_open;             /* hrtime at accept */
+  int logged_open;             /* the open event is out */
+} session;
 
 const char *ohets_srv_reason_name(ohets_srv_reason r) {
   switch (r) {
@@ -36,194 +119,94 @@ const char *ohets_srv_reason_name(ohets_srv_reason r) {
   case OHETS_SRV_REASON_DEADLINE: return "deadline";
   case OHETS_SRV_REASON_SHUTDOWN: return "shutdown";
   case OHETS_SRV_REASON_LIMIT: return "limit";
+  case OHETS_SRV_REASON_TLS: return "tls";
   }
   return "?";
 }
 
-static void progress(ohets_srv_conn *c, int activity);
-static void close_now(ohets_srv_conn *c, ohets_srv_reason why);
-
-/* ------------------------------------------------- connection table */
-
-static size_t slot_of(uint64_t id, size_t cap) {
-  return (size_t)((id * 0x9E3779B97F4A7C15ull) >> 20) & (cap - 1);
-}
-
-static int table_put(ohets_srv_server *srv, ohets_srv_conn *c) {
-  if ((srv->n_conns + 1) * 2 > srv->table_cap) {
-    size_t cap = srv->table_cap ? srv->table_cap * 2 : 1024;
-    ohets_srv_conn **t = calloc(cap, sizeof *t);
-    if (t == NULL)
-      return -ENOMEM;
-    for (size_t i = 0; i < srv->table_cap; i++) {
-      ohets_srv_conn *o = srv->table[i];
-      if (o == NULL)
-        continue;
-      size_t s = slot_of(o->id, cap);
-      while (t[s] != NULL)
-        s = (s + 1) & (cap - 1);
-      t[s] = o;
-    }
-    free(srv->table);
-    srv->table = t;
-    srv->table_cap = cap;
-  }
-  size_t s = slot_of(c->id, srv->table_cap);
-  while (srv->table[s] != NULL)
-    s = (s + 1) & (srv->table_cap - 1);
-  srv->table[s] = c;
-  srv->n_conns++;
-  return 0;
-}
-
-static ohets_srv_conn *table_get(ohets_srv_server *srv, uint64_t id) {
-  if (srv->table_cap == 0)
-    return NULL;
-  size_t s = slot_of(id, srv->table_cap);
-  while (srv->table[s] != NULL) {
-    if (srv->table[s]->id == id)
-      return srv->table[s];
-    s = (s + 1) & (srv->table_cap - 1);
-  }
-  return NULL;
-}
-
-static void table_del(ohets_srv_server *srv, uint64_t id) {
-  size_t mask = srv->table_cap - 1;
-  size_t s = slot_of(id, srv->table_cap);
-  while (srv->table[s] != NULL && srv->table[s]->id != id)
-    s = (s + 1) & mask;
-  if (srv->table[s] == NULL)
-    return;
-  srv->table[s] = NULL;
-  srv->n_conns--;
-  /* Backward-shift the rest of the run so lookups never stop early. */
-  size_t hole = s;
-  for (size_t j = (s + 1) & mask; srv->table[j] != NULL; j = (j + 1) & mask) {
-    size_t home = slot_of(srv->table[j]->id, srv->table_cap);
-    int movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-    if (movable) {
-      srv->table[hole] = srv->table[j];
-      srv->table[j] = NULL;
-      hole = j;
-    }
-  }
-}
-
-/* ---------------------------------------- connections per submitter */
-
-static ohets_srv_subcount *sub_find(ohets_srv_server *srv, const char *submitter) {
-  for (size_t i = 0; i < srv->n_subs; i++)
-    if (strcmp(srv->subs[i].submitter, submitter) == 0)
-      return &srv->subs[i];
-  return NULL;
-}
-
-unsigned ohets_srv_sub_count(ohets_srv_server *srv, const char *submitter) {
-  ohets_srv_subcount *s = sub_find(srv, submitter);
-  return s ? s->conns : 0;
-}
-
-void ohets_srv_sub_add(ohets_srv_server *srv, const char *submitter) {
-  ohets_srv_subcount *s = sub_find(srv, submitter);
-  if (s == NULL) {
-    if (srv->n_subs == srv->cap_subs) {
-      size_t cap = srv->cap_subs ? srv->cap_subs * 2 : 16;
-      ohets_srv_subcount *n = realloc(srv->subs, cap * sizeof *n);
-      if (n == NULL)
-        return; /* not counted: the limit is best effort under no memory */
-      srv->subs = n;
-      srv->cap_subs = cap;
-    }
-    s = &srv->subs[srv->n_subs++];
-    snprintf(s->submitter, sizeof s->submitter, "%s", submitter);
-    s->conns = 0;
-  }
-  s->conns++;
-}
-
-void ohets_srv_sub_remove(ohets_srv_server *srv, const char *submitter) {
-  ohets_srv_subcount *s = sub_find(srv, submitter);
-  if (s == NULL || --s->conns > 0)
-    return;
-  *s = srv->subs[--srv->n_subs];
-}
-
-/* ------------------------------------------------ slot waiting list */
-
-static void wait_push(ohets_srv_conn *c) {
-  ohets_srv_server *srv = c->srv;
-  c->waiting_slot = 1;
-  c->wait_next = NULL;
-  c->wait_prev = srv->wait_tail;
-  if (srv->wait_tail != NULL)
-    srv->wait_tail->wait_next = c;
-  else
-    srv->wait_head = c;
-  srv->wait_tail = c;
-}
-
-static void wait_remove(ohets_srv_conn *c) {
-  ohets_srv_server *srv = c->srv;
-  if (!c->waiting_slot)
-    return;
-  if (c->wait_prev != NULL)
-    c->wait_prev->wait_next = c->wait_next;
-  else
-    srv->wait_head = c->wait_next;
-  if (c->wait_next != NULL)
-    c->wait_next->wait_prev = c->wait_prev;
-  else
-    srv->wait_tail = c->wait_prev;
-  c->wait_prev = c->wait_next = NULL;
-  c->waiting_slot = 0;
-}
-
-/* Job slots freed: let waiting connections dispatch, oldest first. */
-static void wake_waiters(ohets_srv_server *srv) {
-  while (srv->wait_head != NULL && srv->jobs_in_flight < srv->cfg->max_jobs) {
-    ohets_srv_conn *c = srv->wait_head;
-    wait_remove(c);
-    progress(c, 0);
-  }
-}
+static void step(session *s, int activity);
+static void close_now(session *s, ohets_srv_reason why);
 
 /* ------------------------------------------------------ the queue */
 
-static ohets_srv_item *queue_head(ohets_srv_conn *c) {
-  return c->qlen ? &c->queue[c->qhead] : NULL;
-}
+static item *queue_head(session *s) { return s->qlen ? &s->queue[s->qhead] : NULL; }
 
-static ohets_srv_item *queue_push(ohets_srv_conn *c) {
-  unsigned cap = c->srv->cfg->max_pipeline + 1;
-  ohets_srv_item *it = &c->queue[(c->qhead + c->qlen) % cap];
+static item *queue_push(session *s) {
+  item *it = &s->queue[(s->qhead + s->qlen) % s->qcap];
   memset(it, 0, sizeof *it);
-  c->qlen++;
+  s->qlen++;
   return it;
 }
 
-static void queue_pop(ohets_srv_conn *c) {
-  ohets_srv_item *it = queue_head(c);
+static void queue_pop(session *s) {
+  item *it = queue_head(s);
   if (it == NULL)
     return;
-  c->qbytes -= it->payload ? it->len : 0;
+  s->qbytes -= it->payload ? it->len : 0;
   free(it->payload);
   memset(it, 0, sizeof *it);
-  c->qhead = (c->qhead + 1) % (c->srv->cfg->max_pipeline + 1);
-  c->qlen--;
+  s->qhead = (s->qhead + 1) % s->qcap;
+  s->qlen--;
 }
 
 /* ----------------------------------------------------------- log */
 
-static void log_request(ohets_srv_conn *c, const ohets_outcome *o,
-                        size_t bytes_in, size_t bytes_out,
-                        uint64_t t_frame, uint64_t t_enqueue, uint64_t t_start,
-                        uint64_t t_done, int overloaded, const char *mbi_hash) {
+static void peer_to_text(const struct sockaddr_storage *ss, char *out, size_t n) {
+  char ip[INET6_ADDRSTRLEN] = "?";
+  if (ss->ss_family == AF_INET) {
+    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
+    uv_ip4_name(a, ip, sizeof ip);
+    snprintf(out, n, "%s:%d", ip, ntohs(a->sin_port));
+  } else if (ss->ss_family == AF_INET6) {
+    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
+    uv_ip6_name(a, ip, sizeof ip);
+    snprintf(out, n, "[%s]:%d", ip, ntohs(a->sin6_port));
+  } else {
+    snprintf(out, n, "?");
+  }
+}
+
+static void log_open(session *s) {
+  const ohets_srv_config *cfg = s->srv->cfg;
+  if (s->logged_open)
+    return;
+  s->logged_open = 1;
+  json_t *e = ohets_srv_log_event("open", s->id);
+  if (e == NULL)
+    return;
+  json_object_set_new(e, "peer", json_string(s->peer_text));
+  json_object_set_new(e, "listener", json_integer(s->listener));
+  json_object_set_new(e, "framing",
+                      json_string(ohets_srv_framing_name(cfg->listen[s->listener].framing)));
+  if (s->transport != NULL) {
+    ohets_srv_transport_info info;
+    ohets_srv_transport_info_get(s->transport, &info);
+    if (info.tls) {
+      json_t *t = json_object();
+      if (info.error != NULL) {
+        json_object_set_new(t, "error", json_string(info.error));
+      } else {
+        json_object_set_new(t, "version", json_string(info.version));
+        json_object_set_new(t, "cipher", json_string(info.cipher));
+        json_object_set_new(t, "client_cert_sha256",
+                            info.peer_sha256 && info.peer_sha256[0]
+                                ? json_string(info.peer_sha256)
+                                : json_null());
+      }
+      json_object_set_new(e, "tls", t);
+    }
+  }
+  ohets_srv_log_emit(s->srv->log, e);
+}
+
+static void log_request(session *s, const ohets_outcome *o, size_t bytes_in, size_t bytes_out,
+                        uint64_t t_frame, uint64_t t_enqueue, uint64_t t_start, uint64_t t_done,
+                        int overloaded, const char *mbi_hash) {
   ohets_srv_request_log r;
   uint64_t now = uv_hrtime();
   ohets_srv_ts(r.ts, sizeof r.ts);
-  r.session = c->id;
-  r.seq = c->requests;
+  r.session = s->id;
+  r.seq = s->requests;
   memcpy(r.submitter, o->submitter, sizeof r.submitter);
   memcpy(r.isa13, o->isa13, sizeof r.isa13);
   memcpy(r.st02, o->st02, sizeof r.st02);
@@ -245,209 +228,170 @@ static void log_request(ohets_srv_conn *c, const ohets_outcome *o,
   size_t hash_len = mbi_hash != NULL ? strnlen(mbi_hash, sizeof r.mbi_hash - 1) : 0;
   memcpy(r.mbi_hash, mbi_hash != NULL ? mbi_hash : "", hash_len); /* no format per request */
   r.mbi_hash[hash_len] = '\0';
-  ohets_srv_log_request(c->srv->log, &r);
+  ohets_srv_log_request(s->srv->log, &r);
 }
 
-static void log_close(ohets_srv_conn *c) {
-  json_t *e = ohets_srv_log_event("close", c->id);
+static void log_close(session *s) {
+  json_t *e = ohets_srv_log_event("close", s->id);
   if (e == NULL)
     return;
-  json_object_set_new(e, "reason", json_string(ohets_srv_reason_name(c->reason)));
-  json_object_set_new(e, "requests", json_integer((json_int_t)c->requests));
-  json_object_set_new(e, "bytes", json_integer((json_int_t)(c->bytes_in + c->bytes_out)));
-  json_object_set_new(e, "bytes_in", json_integer((json_int_t)c->bytes_in));
-  json_object_set_new(e, "bytes_out", json_integer((json_int_t)c->bytes_out));
+  json_object_set_new(e, "reason", json_string(ohets_srv_reason_name(s->reason)));
+  json_object_set_new(e, "requests", json_integer((json_int_t)s->requests));
+  json_object_set_new(e, "bytes", json_integer((json_int_t)(s->bytes_in + s->bytes_out)));
+  json_object_set_new(e, "bytes_in", json_integer((json_int_t)s->bytes_in));
+  json_object_set_new(e, "bytes_out", json_integer((json_int_t)s->bytes_out));
   json_object_set_new(e, "duration_ms",
-                      json_integer((json_int_t)((uv_hrtime() - c->t_open) / 1000000u)));
-  ohets_srv_log_emit(c->srv->log, e);
+                      json_integer((json_int_t)((uv_hrtime() - s->t_open) / 1000000u)));
+  ohets_srv_log_emit(s->srv->log, e);
 }
 
 /* --------------------------------------------------------- closing */
 
-static void on_handle_closed(uv_handle_t *h) {
-  ohets_srv_conn *c = h->data;
-  if (--c->handles_open > 0)
-    return;
-  free(c->rbuf);
-  free(c->queue);
-  free(c);
+static void free_session(session *s) {
+  if (s->door != NULL)
+    s->door_ops->free(s->door);
+  free(s->rbuf);
+  free(s->queue);
+  free(s);
 }
 
-static void close_now(ohets_srv_conn *c, ohets_srv_reason why) {
-  if (c->state == OHETS_SRV_CONN_CLOSING)
+static void on_timer_closed(uv_handle_t *h) {
+  session *s = h->data;
+  if (--s->handles_open == 0)
+    free_session(s);
+}
+
+static void on_transport_closed(void *owner) {
+  session *s = owner;
+  s->transport = NULL;
+  if (--s->handles_open == 0)
+    free_session(s);
+}
+
+static void close_now(session *s, ohets_srv_reason why) {
+  if (s->state == STATE_CLOSING)
     return;
-  ohets_srv_server *srv = c->srv;
-  c->state = OHETS_SRV_CONN_CLOSING;
-  c->reason = why;
-  log_close(c);
-  /* From here a late worker result finds no connection and is dropped. */
-  table_del(srv, c->id);
-  wait_remove(c);
-  if (c->submitter[0])
-    ohets_srv_sub_remove(srv, c->submitter);
-  while (c->qlen > 0)
-    queue_pop(c);
-  uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-  uv_close((uv_handle_t *)&c->idle, on_handle_closed);
-  uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
-  if (srv->stopping && srv->n_conns == 0)
-    ohets_srv_finish(srv);
+  ohets_srv_server *srv = s->srv;
+  s->state = STATE_CLOSING;
+  s->reason = why;
+  log_open(s); /* a TLS session that never finished its handshake */
+  log_close(s);
+  /* From here a late worker result finds no session and is dropped. */
+  ohets_srv_conntable_del(srv->sessions, s->id);
+  ohets_srv_dispatch_unwait(srv->dispatch, &s->waiter);
+  if (s->submitter[0])
+    ohets_srv_sublimits_remove(srv->limits, s->submitter);
+  while (s->qlen > 0)
+    queue_pop(s);
+  ohets_srv_transport_close(s->transport);
+  uv_close((uv_handle_t *)&s->idle, on_timer_closed);
+  uv_close((uv_handle_t *)&s->deadline, on_timer_closed);
+  if (srv->stopping && ohets_srv_conntable_count(srv->sessions) == 0 && srv->drained != NULL)
+    srv->drained(srv);
 }
 
 static void on_linger_timer(uv_timer_t *t) {
-  ohets_srv_conn *c = t->data;
-  close_now(c, c->reason);
+  session *s = t->data;
+  close_now(s, s->reason);
 }
 
-static void on_discard_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  static char sink[16384]; /* loop thread only; contents never used */
-  (void)h;
-  (void)suggested;
-  buf->base = sink;
-  buf->len = sizeof sink;
+static void set_reading(session *s, int on) {
+  if (on && !s->reading) {
+    if (ohets_srv_transport_read_start(s->transport) != 0) {
+      close_now(s, OHETS_SRV_REASON_PEER);
+      return;
+    }
+    s->reading = 1;
+  } else if (!on && s->reading) {
+    ohets_srv_transport_read_stop(s->transport);
+    s->reading = 0;
+  }
 }
 
-static void on_discard_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  ohets_srv_conn *c = s->data;
-  (void)buf;
-  if (n < 0)
-    close_now(c, c->reason);
-}
-
-static void on_shutdown(uv_shutdown_t *req, int status) {
-  ohets_srv_conn *c = req->handle->data;
-  free(req);
-  if (c->state == OHETS_SRV_CONN_CLOSING)
+static void on_shutdown_done(void *owner, int status) {
+  session *s = owner;
+  if (s->state != STATE_SHUTTING)
     return;
   if (status < 0) {
-    close_now(c, c->reason);
+    close_now(s, s->reason);
     return;
   }
   /* Our FIN is out.  Read (and drop) until the peer closes, so closing
    * with unread input never turns into a reset that could destroy the
    * answer we just sent. */
-  c->state = OHETS_SRV_CONN_LINGER;
-  uv_read_stop((uv_stream_t *)&c->tcp);
-  c->reading = 0;
-  uv_timer_stop(&c->deadline);
-  uv_timer_start(&c->idle, on_linger_timer, LINGER_MS, 0);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_discard_alloc, on_discard_read) != 0)
-    close_now(c, c->reason);
+  s->state = STATE_LINGER;
+  uv_timer_stop(&s->deadline);
+  uv_timer_start(&s->idle, on_linger_timer, LINGER_MS, 0);
+  set_reading(s, 1);
 }
 
-/* Everything owed has been written: end the connection. */
-static void finish(ohets_srv_conn *c) {
-  if (c->reason == OHETS_SRV_REASON_IDLE || c->reason == OHETS_SRV_REASON_PEER) {
-    close_now(c, c->reason);
+/* Everything owed has been written: end the session. */
+static void end(session *s) {
+  if (s->reason == OHETS_SRV_REASON_IDLE || s->reason == OHETS_SRV_REASON_PEER) {
+    close_now(s, s->reason);
     return;
   }
-  uv_shutdown_t *req = malloc(sizeof *req);
-  if (req == NULL || uv_shutdown(req, (uv_stream_t *)&c->tcp, on_shutdown) != 0) {
-    free(req);
-    close_now(c, c->reason);
-    return;
-  }
-  c->state = OHETS_SRV_CONN_LINGER; /* no more progress until the FIN is out */
-  uv_read_stop((uv_stream_t *)&c->tcp);
-  c->reading = 0;
-  uv_timer_stop(&c->idle);
-  uv_timer_stop(&c->deadline);
+  set_reading(s, 0);
+  uv_timer_stop(&s->idle);
+  uv_timer_stop(&s->deadline);
+  s->state = STATE_SHUTTING; /* nothing more happens until the FIN is out */
+  if (ohets_srv_transport_shutdown(s->transport) != 0)
+    close_now(s, s->reason);
 }
 
-/* Stop taking requests; answer what is queued, then close for `why`. */
-static void set_ending(ohets_srv_conn *c, ohets_srv_reason why) {
-  if (c->state != OHETS_SRV_CONN_OPEN)
+/* Stop taking requests; answer what is queued, then end for `why`. */
+static void set_ending(session *s, ohets_srv_reason why) {
+  if (s->state != STATE_OPEN)
     return;
-  c->state = OHETS_SRV_CONN_ENDING;
-  c->reason = why;
-  uv_timer_stop(&c->deadline);
+  s->state = STATE_ENDING;
+  s->reason = why;
+  uv_timer_stop(&s->deadline);
 }
 
 /* ---------------------------------------------------------- writing */
 
-typedef struct write_req {
-  uv_write_t req;
-  ohets_buf buf; /* owned bytes being written */
-} write_req;
-
-static void on_write(uv_write_t *req, int status) {
-  write_req *w = (write_req *)req;
-  ohets_srv_conn *c = req->handle->data;
-  ohets_buf_free(&w->buf);
-  free(w);
-  if (c->state == OHETS_SRV_CONN_CLOSING)
-    return;
-  c->writes_pending--;
-  if (status < 0) {
-    close_now(c, OHETS_SRV_REASON_PEER);
-    return;
-  }
-  progress(c, 1);
-}
-
-/* Takes the bytes of *buf (leaving it empty, its memory still the
- * caller's to free) and writes them: at once when
- * the socket takes them all (the usual case: no request, no callback, and
- * none of the epoll_ctl calls libuv makes around a queued write), else the
- * rest through uv_write, whose completion calls progress().  The caller
- * calls progress() itself after a write that completed here. */
-static int write_owned(ohets_srv_conn *c, ohets_buf *buf) {
-  uv_buf_t b = uv_buf_init((char *)buf->data, (unsigned)buf->len);
-  size_t done = 0;
-  if (c->writes_pending == 0) {
-    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
-    if (n < 0 && n != UV_EAGAIN)
-      return n;
-    done = n > 0 ? (size_t)n : 0;
-  }
-  if (done == buf->len) {
-    c->bytes_out += done;
-    buf->len = 0; /* the caller keeps (or frees) the buffer itself */
-    return 0;
-  }
-  write_req *w = malloc(sizeof *w);
-  if (w == NULL)
-    return -ENOMEM;
-  w->buf = *buf;
-  ohets_buf_init(buf, buf->max);
-  b = uv_buf_init((char *)w->buf.data + done, (unsigned)(w->buf.len - done));
-  int rc = uv_write(&w->req, (uv_stream_t *)&c->tcp, &b, 1, on_write);
-  if (rc != 0) {
-    ohets_buf_free(&w->buf);
-    free(w);
+/* Hands an answer to the transport (taking buf's bytes).  0 on success
+ * (the phase then says whether the write is still pending); a negative
+ * errno when the peer cannot be written to, after closing for it. */
+static int send_answer(session *s, ohets_buf *buf) {
+  size_t len = buf->len;
+  int rc = ohets_srv_transport_write(s->transport, buf);
+  if (rc < 0) {
+    close_now(s, OHETS_SRV_REASON_PEER);
     return rc;
   }
-  c->writes_pending++;
-  c->bytes_out += w->buf.len;
+  s->bytes_out += len;
+  if (rc == 1)
+    s->phase = PHASE_WRITING;
   return 0;
 }
 
-/* Answers with a HETS error record written on the loop (wrapper problems,
- * deadline, connection limit); the connection then ends. */
-static void answer_hets_and_end(ohets_srv_conn *c, const char *code,
-                                const char *submitter, const char *trace,
-                                int raw, size_t bytes_in, uint64_t t_frame,
-                                ohets_srv_reason why) {
-  ohets_now now;
-  ohets_srv_now(c->srv->cfg, &now);
-  ohets_buf rec, wire;
-  ohets_buf_init(&rec, HETS_RECORD_MAX);
-  ohets_buf_init(&wire, HETS_RECORD_MAX + OHETS_FRAME_OVERHEAD);
-  int rc = ohets_hets_error_write(&rec, code, trace, &now);
-  if (rc == 0)
-    rc = raw ? ohets_buf_append(&wire, rec.data, rec.len)
-             : ohets_frame_wrap(&wire, rec.data, rec.len);
-  size_t out_len = wire.len;
-  if (c->state == OHETS_SRV_CONN_OPEN)
-    set_ending(c, why);
-  c->reason = why;
-  if (rc == 0 && (rc = write_owned(c, &wire)) != 0) {
-    ohets_buf_free(&rec);
-    ohets_buf_free(&wire);
-    close_now(c, OHETS_SRV_REASON_PEER);
+static void on_write_done(void *owner, int status) {
+  session *s = owner;
+  if (s->state == STATE_CLOSING)
+    return;
+  s->phase = PHASE_READY;
+  if (status < 0) {
+    close_now(s, OHETS_SRV_REASON_PEER);
     return;
   }
-  if (rc == 0) {
+  step(s, 1);
+}
+
+/* Answers with a HETS error record written on the loop (wrapper problems,
+ * deadline, a refusal); the session then ends for `why`. */
+static void answer_error_and_end(session *s, const char *code, const char *submitter,
+                                 const char *trace, int raw, size_t bytes_in, uint64_t t_frame,
+                                 ohets_srv_reason why) {
+  ohets_now now;
+  ohets_srv_now(s->srv->cfg, &now);
+  ohets_buf wire;
+  ohets_buf_init(&wire, 1024);
+  int rc = s->door_ops->error_answer(code, trace, raw, &now, &wire);
+  size_t out_len = wire.len;
+  set_ending(s, why);
+  s->reason = why;
+  if (rc == 0 && send_answer(s, &wire) == 0) {
     /* Logged like a core answer, with what the loop could read. */
     ohets_outcome o;
     memset(&o, 0, sizeof o);
@@ -455,491 +399,464 @@ static void answer_hets_and_end(ohets_srv_conn *c, const char *code,
     snprintf(o.hets_code, sizeof o.hets_code, "%s", code);
     snprintf(o.submitter, sizeof o.submitter, "%s", submitter ? submitter : "");
     snprintf(o.isa13, sizeof o.isa13, "%s", trace ? trace : "");
-    c->requests++;
-    log_request(c, &o, bytes_in, out_len, t_frame, 0, 0, 0, 0, NULL);
+    s->requests++;
+    log_request(s, &o, bytes_in, out_len, t_frame, 0, 0, 0, 0, NULL);
   }
-  ohets_buf_free(&rec);
   ohets_buf_free(&wire);
 }
 
 /* ------------------------------------------------------ dispatching */
 
-/* The HETS codes after which the connection closes (README's table): the
- * stream cannot be trusted past them. */
-static int hets_code_closes(const char *code) {
+/* The HETS codes after which a session ends (README's table): the stream
+ * cannot be trusted past them, whoever found them. */
+static int hets_code_ends(const char *code) {
   return strcmp(code, "HTS00001") == 0 || strcmp(code, "HTS00002") == 0 ||
          strcmp(code, "HTS00003") == 0;
 }
 
-/* Reads ISA06 (trimmed) and ISA13 from a fixed-width ISA, for the
- * per-submitter connection limit.  0 when the ISA is not readable; the core
- * judges such a request anyway. */
-static int peek_isa(const uint8_t *p, size_t n, char sub[OHETS_SRV_SUBMITTER_LEN],
-                    char isa13[10]) {
-  if (n < 106 || memcmp(p, "ISA", 3) != 0)
-    return 0;
-  uint8_t sep = p[3];
-  if (p[34] != sep || p[50] != sep)
-    return 0;
-  size_t len = 15;
-  while (len > 0 && p[35 + len - 1] == ' ')
-    len--;
-  if (len == 0)
-    return 0;
-  for (size_t i = 0; i < len; i++)
-    if (p[35 + i] < 0x21 || p[35 + i] > 0x7e)
-      return 0;
-  memcpy(sub, p + 35, len);
-  sub[len] = '\0';
-  isa13[0] = '\0';
-  if (p[89] == sep && p[99] == sep) {
-    int digits = 1;
-    for (int i = 90; i < 99; i++)
-      digits = digits && p[i] >= '0' && p[i] <= '9';
-    if (digits) {
-      memcpy(isa13, p + 90, 9);
-      isa13[9] = '\0';
-    }
+/* DESIGN §4 max_connections: a session counts against the first allowed
+ * submitter it sends (read from the ISA).  1 when the request must be
+ * refused; sub and isa13 then say what the ISA held. */
+static int over_submitter_limit(session *s, const item *it, char sub[OHETS_SRV_SUBMITTER_LEN],
+                                char isa13[10]) {
+  ohets_isa_ids ids;
+  int have = ohets_isa_peek(it->payload, it->len, &ids) == 0;
+  if (have) {
+    snprintf(sub, OHETS_SRV_SUBMITTER_LEN, "%s", ids.sender);
+    snprintf(isa13, 10, "%s", ids.control);
   }
-  return 1;
-}
-
-/* DESIGN §4 max_connections: a connection counts against the first
- * allowed submitter it sends.  Returns 1 when the request must be refused. */
-static int over_submitter_limit(ohets_srv_conn *c, const ohets_srv_item *it,
-                                char sub[OHETS_SRV_SUBMITTER_LEN], char isa13[10]) {
-  if (c->state == OHETS_SRV_CONN_ENDING && c->reason == OHETS_SRV_REASON_LIMIT) {
-    /* Already refused: what it pipelined behind is refused alike. */
-    (void)peek_isa(it->payload, it->len, sub, isa13);
-    return 1;
-  }
-  if (c->submitter[0] || !peek_isa(it->payload, it->len, sub, isa13))
+  if (s->state == STATE_ENDING && s->reason == OHETS_SRV_REASON_LIMIT)
+    return 1; /* already refused: what it pipelined behind is refused alike */
+  if (s->submitter[0] || !have || sub[0] == '\0')
     return 0;
-  const ohets_partner_table *t = c->srv->partners->table;
+  const ohets_partner_table *t = s->srv->partners->table;
   const ohets_partner *p = t ? ohets_partners_find(t, sub) : NULL;
   if (p == NULL || p->max_connections == 0 ||
-      !ohets_srv_submitter_allowed(t, (const struct sockaddr *)&c->peer,
-                                   &c->srv->cfg->listen[c->listener], sub))
+      !ohets_srv_submitter_allowed(t, (const struct sockaddr *)&s->peer, &s->peer_id,
+                                   &s->srv->cfg->listen[s->listener], sub))
     return 0;
-  if (ohets_srv_sub_count(c->srv, sub) >= p->max_connections)
+  if (ohets_srv_sublimits_count(s->srv->limits, sub) >= p->max_connections)
     return 1;
-  ohets_srv_sub_add(c->srv, sub);
-  snprintf(c->submitter, sizeof c->submitter, "%s", sub);
+  if (ohets_srv_sublimits_add(s->srv->limits, sub) == 0)
+    snprintf(s->submitter, sizeof s->submitter, "%s", sub);
   return 0;
 }
 
-static void dispatch_head(ohets_srv_conn *c) {
-  ohets_srv_server *srv = c->srv;
-  ohets_srv_item *it = queue_head(c);
+/* The head of the queue goes: answered here (an error item, a refusal),
+ * to the waiting line, or to a worker. */
+static void take_head(session *s) {
+  ohets_srv_server *srv = s->srv;
+  item *it = queue_head(s);
   if (it->error != NULL) {
-    ohets_srv_item copy = *it;
-    queue_pop(c);
-    answer_hets_and_end(c, copy.error, NULL, NULL, copy.raw, copy.frame_len,
-                        copy.t_frame, copy.reason);
+    item copy = *it;
+    queue_pop(s);
+    answer_error_and_end(s, copy.error, NULL, NULL, copy.raw, copy.frame_len, copy.t_frame,
+                         copy.reason);
     return;
   }
   char isa13[10] = "", sub[OHETS_SRV_SUBMITTER_LEN] = "";
-  if (over_submitter_limit(c, it, sub, isa13)) {
-    ohets_srv_item copy = *it;
+  if (over_submitter_limit(s, it, sub, isa13)) {
+    item copy = *it;
     it->payload = NULL; /* freed below, after use */
-    queue_pop(c);
-    c->qbytes -= copy.len;
-    answer_hets_and_end(c, "SBY00502", sub, isa13[0] ? isa13 : NULL, copy.raw,
-                        copy.frame_len, copy.t_frame, OHETS_SRV_REASON_LIMIT);
+    queue_pop(s);
+    s->qbytes -= copy.len;
+    answer_error_and_end(s, "SBY00502", sub, isa13[0] ? isa13 : NULL, copy.raw, copy.frame_len,
+                         copy.t_frame, OHETS_SRV_REASON_LIMIT);
     free(copy.payload);
     return;
   }
-  if (srv->jobs_in_flight >= srv->cfg->max_jobs) {
-    wait_push(c);
+  if (!ohets_srv_dispatch_has_slot(srv->dispatch)) {
+    s->phase = PHASE_WAITING;
+    ohets_srv_dispatch_wait(srv->dispatch, &s->waiter);
     return;
   }
-  ohets_srv_job *job = ohets_srv_job_get(srv);
+  ohets_srv_job *job = ohets_srv_dispatch_job(srv->dispatch);
   if (job == NULL) {
-    close_now(c, OHETS_SRV_REASON_PROTOCOL);
+    close_now(s, OHETS_SRV_REASON_PROTOCOL);
     return;
   }
-  job->conn_id = c->id;
+  job->conn_id = s->id;
   job->req = it->payload; /* the job owns the bytes now */
   job->req_len = it->len;
   it->payload = NULL;
-  c->qbytes -= it->len;
+  s->qbytes -= it->len;
   job->bytes_in = it->frame_len;
   job->raw = it->raw;
-  job->peer = c->peer;
-  job->listener = c->listener;
+  job->encode = s->door_ops->encode;
+  job->peer = s->peer;
+  job->peer_id = s->peer_id;
+  job->listener = s->listener;
   job->partners = ohets_srv_partners_hold(srv->partners);
   job->t_frame = it->t_frame;
-  c->job_in_flight = 1;
-  srv->jobs_in_flight++;
-  ohets_srv_pool_submit(srv->pool, job);
+  s->phase = PHASE_WORKING;
+  ohets_srv_dispatch_submit(srv->dispatch, job);
 }
 
-void ohets_srv_on_job_done(void *arg, ohets_srv_job *job) {
-  ohets_srv_server *srv = arg;
-  srv->jobs_in_flight--;
-  ohets_srv_conn *c = table_get(srv, job->conn_id);
-  if (c != NULL && c->job_in_flight) {
-    c->job_in_flight = 0;
-    queue_pop(c); /* the request this job answered */
+static void on_slot_free(ohets_srv_waiter *w) {
+  session *s = (session *)((char *)w - offsetof(session, waiter));
+  s->phase = PHASE_READY;
+  step(s, 0);
+}
+
+void ohets_srv_session_job_done(ohets_srv_server *srv, ohets_srv_job *job) {
+  session *s = ohets_srv_conntable_get(srv->sessions, job->conn_id);
+  if (s != NULL && s->phase == PHASE_WORKING) {
+    s->phase = PHASE_READY;
+    queue_pop(s); /* the request this job answered */
     size_t out_len = job->answer.len;
     if (job->rc != 0) {
-      close_now(c, OHETS_SRV_REASON_PROTOCOL); /* no answer could be made */
-    } else if (write_owned(c, &job->answer) != 0) {
-      close_now(c, OHETS_SRV_REASON_PEER);
-    } else {
-      /* One rule for HTS00001-3, wherever they come from: close after. */
-      if (job->outcome.answer == OHETS_ANSWER_HETS && hets_code_closes(job->outcome.hets_code))
-        set_ending(c, OHETS_SRV_REASON_PROTOCOL);
-      c->requests++;
-      log_request(c, &job->outcome, job->bytes_in, out_len, job->t_frame,
-                  job->t_enqueue, job->t_start, job->t_done, job->overloaded,
-                  job->mbi_hash);
+      close_now(s, OHETS_SRV_REASON_PROTOCOL); /* no answer could be made */
+    } else if (send_answer(s, &job->answer) == 0) {
+      if (job->outcome.answer == OHETS_ANSWER_HETS && hets_code_ends(job->outcome.hets_code))
+        set_ending(s, OHETS_SRV_REASON_PROTOCOL);
+      s->requests++;
+      log_request(s, &job->outcome, job->bytes_in, out_len, job->t_frame, job->t_enqueue,
+                  job->t_start, job->t_done, job->overloaded, job->mbi_hash);
       /* A write still pending reports its activity when it completes. */
-      progress(c, c->writes_pending == 0);
+      step(s, s->phase != PHASE_WRITING);
     }
   }
   ohets_srv_partners_release(job->partners);
-  ohets_srv_job_put(srv, job);
-  wake_waiters(srv);
+  job->partners = NULL;
+  ohets_srv_dispatch_done(srv->dispatch, job);
 }
 
 /* ---------------------------------------------------------- reading */
 
-static int decoding_allowed(const ohets_srv_conn *c) {
-  if (c->state == OHETS_SRV_CONN_OPEN)
+static int decoding_allowed(const session *s) {
+  if (s->state == STATE_OPEN)
     return 1;
   /* A peer that closed its side, or a shutdown, still gets answers for
-   * whole frames it already sent. */
-  return c->state == OHETS_SRV_CONN_ENDING &&
-         (c->reason == OHETS_SRV_REASON_PEER || c->reason == OHETS_SRV_REASON_SHUTDOWN);
-}
-
-static int frame_is_raw(const ohets_srv_conn *c) {
-  ohets_framing f = c->srv->cfg->listen[c->listener].framing;
-  return f == OHETS_FRAMING_RAW ||
-         (f == OHETS_FRAMING_AUTO && c->dec.resolved && c->dec.raw);
+   * whole requests it already sent. */
+  return s->state == STATE_ENDING &&
+         (s->reason == OHETS_SRV_REASON_PEER || s->reason == OHETS_SRV_REASON_SHUTDOWN);
 }
 
 static void on_deadline(uv_timer_t *t);
 
+static void push_error(session *s, const char *code, int raw, ohets_srv_reason why) {
+  item *it = queue_push(s);
+  it->error = code;
+  it->reason = why;
+  it->raw = raw;
+  it->frame_len = s->rlen;
+  it->t_frame = uv_hrtime();
+  s->rlen = 0; /* nothing after a broken frame can be framed */
+  set_ending(s, why);
+}
+
 /* Frames what rbuf holds into the queue, as far as the bounds allow. */
-static void decode(ohets_srv_conn *c) {
-  const ohets_srv_config *cfg = c->srv->cfg;
+static void decode(session *s) {
+  const ohets_srv_config *cfg = s->srv->cfg;
   int waiting_for_bytes = 0;
-  while (decoding_allowed(c) && c->rlen > 0 && c->qlen < cfg->max_pipeline &&
-         c->qbytes < cfg->max_frame_bytes) {
-    ohets_frame fr;
-    ohets_frame_status st = ohets_frame_next(&c->dec, c->rbuf, c->rlen, &fr);
-    if (st == OHETS_FRAME_NEED_MORE) {
-      if (c->state != OHETS_SRV_CONN_OPEN) {
-        c->rlen = 0; /* a partial frame nobody will finish */
+  while (decoding_allowed(s) && s->rlen > 0 && s->qlen < cfg->max_pipeline &&
+         s->qbytes < cfg->max_frame_bytes) {
+    ohets_srv_door_request rq;
+    ohets_srv_door_status st = s->door_ops->next(s->door, s->rbuf, s->rlen, &rq);
+    if (st == OHETS_SRV_DOOR_NEED_MORE) {
+      if (s->state != STATE_OPEN) {
+        s->rlen = 0; /* a partial frame nobody will finish */
         break;
       }
-      if (c->rlen >= c->rmax) { /* cannot happen with a sane decoder */
-        st = OHETS_FRAME_ERROR;
-        fr.error = "HTS00002";
-      } else {
+      if (s->rlen < s->rmax) {
         waiting_for_bytes = 1;
         break;
       }
+      st = OHETS_SRV_DOOR_ERROR; /* cannot happen with a sane door */
+      rq.error = "HTS00002";
+      rq.raw = s->door_ops->raw_now(s->door);
     }
-    if (st == OHETS_FRAME_ERROR) {
-      ohets_srv_item *it = queue_push(c);
-      it->error = fr.error != NULL ? fr.error : "HTS00001";
-      it->reason = OHETS_SRV_REASON_PROTOCOL;
-      it->raw = frame_is_raw(c);
-      it->frame_len = c->rlen;
-      it->t_frame = uv_hrtime();
-      c->rlen = 0; /* nothing after a broken frame can be framed */
-      set_ending(c, OHETS_SRV_REASON_PROTOCOL);
+    if (st == OHETS_SRV_DOOR_ERROR) {
+      push_error(s, rq.error, rq.raw, OHETS_SRV_REASON_PROTOCOL);
       break;
     }
-    uint8_t *copy = malloc(fr.payload_len ? fr.payload_len : 1);
+    uint8_t *copy = malloc(rq.len ? rq.len : 1);
     if (copy == NULL) {
-      close_now(c, OHETS_SRV_REASON_PROTOCOL);
+      close_now(s, OHETS_SRV_REASON_PROTOCOL);
       return;
     }
-    memcpy(copy, c->rbuf + fr.payload_off, fr.payload_len);
-    ohets_srv_item *it = queue_push(c);
+    memcpy(copy, s->rbuf + rq.off, rq.len);
+    item *it = queue_push(s);
     it->payload = copy;
-    it->len = fr.payload_len;
-    it->frame_len = fr.frame_len;
-    it->raw = fr.raw;
+    it->len = rq.len;
+    it->frame_len = rq.consumed;
+    it->raw = rq.raw;
     it->t_frame = uv_hrtime();
-    c->qbytes += fr.payload_len;
-    memmove(c->rbuf, c->rbuf + fr.frame_len, c->rlen - fr.frame_len);
-    c->rlen -= fr.frame_len;
+    s->qbytes += rq.len;
+    memmove(s->rbuf, s->rbuf + rq.consumed, s->rlen - rq.consumed);
+    s->rlen -= rq.consumed;
     /* The next frame's first bytes came with the last read at the latest. */
-    c->frame_start_ms = c->last_read_ms;
+    s->frame_start_ms = s->last_read_ms;
   }
   /* The frame deadline runs only while we wait for the peer's bytes. */
   if (waiting_for_bytes) {
-    uint64_t due = c->frame_start_ms + cfg->frame_deadline_ms;
-    uint64_t now = uv_now(c->srv->loop);
-    uv_timer_start(&c->deadline, on_deadline, due > now ? due - now : 0, 0);
-  } else {
-    uv_timer_stop(&c->deadline);
+    uint64_t due = s->frame_start_ms + cfg->frame_deadline_ms;
+    uint64_t now = uv_now(s->srv->loop);
+    uv_timer_start(&s->deadline, on_deadline, due > now ? due - now : 0, 0);
+  } else if (s->state != STATE_HANDSHAKE) {
+    uv_timer_stop(&s->deadline);
   }
-  if (c->rlen == 0 && c->rcap > 2 * RBUF_INITIAL) { /* give back a big buffer */
-    free(c->rbuf);
-    c->rbuf = NULL;
-    c->rcap = 0;
+  if (s->rlen == 0 && s->rcap > 2 * RBUF_INITIAL) { /* give back a big buffer */
+    free(s->rbuf);
+    s->rbuf = NULL;
+    s->rcap = 0;
   }
 }
 
 static void on_deadline(uv_timer_t *t) {
-  ohets_srv_conn *c = t->data;
-  if (c->state != OHETS_SRV_CONN_OPEN || c->rlen == 0)
+  session *s = t->data;
+  if (s->state == STATE_HANDSHAKE) {
+    close_now(s, OHETS_SRV_REASON_TLS); /* a handshake that never finished */
     return;
-  ohets_srv_item *it = queue_push(c);
-  it->error = "HTS00003";
-  it->reason = OHETS_SRV_REASON_DEADLINE;
-  it->raw = frame_is_raw(c);
-  it->frame_len = c->rlen;
-  it->t_frame = uv_hrtime();
-  c->rlen = 0;
-  set_ending(c, OHETS_SRV_REASON_DEADLINE);
-  progress(c, 0);
+  }
+  if (s->state != STATE_OPEN || s->rlen == 0)
+    return;
+  push_error(s, "HTS00003", s->door_ops->raw_now(s->door), OHETS_SRV_REASON_DEADLINE);
+  step(s, 0);
 }
 
-static void on_alloc(uv_handle_t *h, size_t suggested, uv_buf_t *buf) {
-  ohets_srv_conn *c = h->data;
-  (void)suggested;
-  if (c->rlen == c->rcap && c->rcap < c->rmax) {
-    size_t cap = c->rcap ? c->rcap * 2 : RBUF_INITIAL;
-    if (cap > c->rmax)
-      cap = c->rmax;
-    uint8_t *p = realloc(c->rbuf, cap);
+static void on_alloc(void *owner, uint8_t **base, size_t *len) {
+  static uint8_t sink[16384]; /* loop thread only; what a lingering peer sends */
+  session *s = owner;
+  if (s->state == STATE_LINGER || s->state == STATE_SHUTTING) {
+    *base = sink;
+    *len = sizeof sink;
+    return;
+  }
+  if (s->rlen == s->rcap && s->rcap < s->rmax) {
+    size_t cap = s->rcap ? s->rcap * 2 : RBUF_INITIAL;
+    if (cap > s->rmax)
+      cap = s->rmax;
+    uint8_t *p = realloc(s->rbuf, cap);
     if (p != NULL) {
-      c->rbuf = p;
-      c->rcap = cap;
+      s->rbuf = p;
+      s->rcap = cap;
     }
   }
-  /* A zero-length buffer makes libuv report UV_ENOBUFS; progress() stops
+  /* A zero-length buffer would be reported as UV_ENOBUFS; step() stops
    * reading before that can happen. */
-  buf->base = (char *)c->rbuf + c->rlen;
-  buf->len = c->rcap - c->rlen;
+  *base = s->rbuf + s->rlen;
+  *len = s->rcap - s->rlen;
 }
 
-static void on_read(uv_stream_t *s, ssize_t n, const uv_buf_t *buf) {
-  ohets_srv_conn *c = s->data;
-  (void)buf;
-  if (n == 0 || c->state == OHETS_SRV_CONN_CLOSING)
+static void on_read(void *owner, ssize_t n) {
+  session *s = owner;
+  if (s->state == STATE_CLOSING)
     return;
+  if (s->state == STATE_LINGER || s->state == STATE_SHUTTING) {
+    if (n < 0)
+      close_now(s, s->reason);
+    return; /* discarded */
+  }
   if (n < 0) {
-    uv_read_stop(s);
-    c->reading = 0;
-    if (n == UV_EOF && c->state == OHETS_SRV_CONN_OPEN) {
-      /* Half-closed: answer whole frames already sent, then close. */
-      set_ending(c, OHETS_SRV_REASON_PEER);
-      decode(c);
-      progress(c, 1);
+    s->reading = 0; /* the transport stopped */
+    if (n == OHETS_SRV_TRANSPORT_ETLS) {
+      close_now(s, OHETS_SRV_REASON_TLS);
+    } else if (n == UV_EOF && s->state == STATE_OPEN) {
+      /* Half-closed: answer whole requests already sent, then close. */
+      set_ending(s, OHETS_SRV_REASON_PEER);
+      decode(s);
+      step(s, 1);
+    } else if (n == UV_EOF && s->state == STATE_HANDSHAKE) {
+      close_now(s, OHETS_SRV_REASON_TLS);
     } else if (n == UV_ENOBUFS) {
-      close_now(c, OHETS_SRV_REASON_PROTOCOL);
+      close_now(s, OHETS_SRV_REASON_PROTOCOL);
+    } else if (n == UV_EOF) {
+      step(s, 1); /* ENDING already: nothing more to read */
     } else {
-      close_now(c, OHETS_SRV_REASON_PEER);
+      close_now(s, OHETS_SRV_REASON_PEER);
     }
     return;
   }
-  uv_update_time(c->srv->loop);
-  uint64_t now = uv_now(c->srv->loop);
-  if (c->rlen == 0)
-    c->frame_start_ms = now; /* a new frame begins with these bytes */
-  c->last_read_ms = now;
-  c->rlen += (size_t)n;
-  c->bytes_in += (uint64_t)n;
-  decode(c);
-  progress(c, 1);
+  uv_update_time(s->srv->loop);
+  uint64_t now = uv_now(s->srv->loop);
+  if (s->rlen == 0)
+    s->frame_start_ms = now; /* a new frame begins with these bytes */
+  s->last_read_ms = now;
+  s->rlen += (size_t)n;
+  s->bytes_in += (uint64_t)n;
+  decode(s);
+  step(s, 1);
 }
 
-/* -------------------------------------------------------- progress */
+/* -------------------------------------------------------- stepping */
 
 static void on_idle(uv_timer_t *t) {
-  ohets_srv_conn *c = t->data;
-  close_now(c, OHETS_SRV_REASON_IDLE);
+  session *s = t->data;
+  close_now(s, OHETS_SRV_REASON_IDLE);
 }
 
-/* Decides what the connection does next: dispatch, close, read, idle. */
-static void progress(ohets_srv_conn *c, int activity) {
-  if (c->state == OHETS_SRV_CONN_LINGER || c->state == OHETS_SRV_CONN_CLOSING)
-    return;
-  const ohets_srv_config *cfg = c->srv->cfg;
-  decode(c);
-  if (c->state == OHETS_SRV_CONN_CLOSING)
-    return;
-  /* An item answered here on the loop (an error record, a refusal) calls
-   * back nobody when its write completes at once: take the next item in the
-   * same pass, or a connection with more queued would wait forever. */
-  while (c->qlen > 0 && !c->job_in_flight && !c->waiting_slot && c->writes_pending == 0 &&
-         c->state != OHETS_SRV_CONN_CLOSING)
-    dispatch_head(c);
-  if (c->state == OHETS_SRV_CONN_CLOSING)
-    return;
-  if (c->state == OHETS_SRV_CONN_ENDING && c->qlen == 0 && !c->job_in_flight &&
-      c->writes_pending == 0) {
-    finish(c);
-    return;
-  }
-
-  int want_read = c->state == OHETS_SRV_CONN_OPEN && !c->srv->stopping &&
-                  c->qlen < cfg->max_pipeline && c->qbytes < cfg->max_frame_bytes &&
-                  c->rlen < c->rmax;
-  if (want_read && !c->reading) {
-    if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
-      close_now(c, OHETS_SRV_REASON_PEER);
-      return;
-    }
-    c->reading = 1;
-  } else if (!want_read && c->reading) {
-    uv_read_stop((uv_stream_t *)&c->tcp);
-    c->reading = 0;
-  }
-
-  /* Idle: nothing with the workers or waiting its turn -- or the only
-   * thing pending is our write to a peer that stopped reading. */
-  int idle_ok = !c->job_in_flight && !c->waiting_slot &&
-                (c->qlen == 0 || c->writes_pending > 0);
-  if (!idle_ok) {
-    uv_timer_stop(&c->idle);
-  } else if (activity || !uv_is_active((uv_handle_t *)&c->idle)) {
-    /* +1: the loop clock counts whole milliseconds, so never close early. */
-    uv_update_time(c->srv->loop);
-    uv_timer_start(&c->idle, on_idle, cfg->idle_timeout_ms + 1, 0);
-  }
+static void restart_idle(session *s) {
+  /* +1: the loop clock counts whole milliseconds, so never close early. */
+  uv_update_time(s->srv->loop);
+  uv_timer_start(&s->idle, on_idle, s->srv->cfg->idle_timeout_ms + 1, 0);
 }
+
+/* Decides what the session does next: frame, take the head, end, read,
+ * and whether the idle timer runs. */
+static void step(session *s, int activity) {
+  if (s->state != STATE_OPEN && s->state != STATE_ENDING)
+    return;
+  const ohets_srv_config *cfg = s->srv->cfg;
+  decode(s);
+  /* An item answered here on the loop calls back nobody when its write
+   * completes at once: take the next one in the same pass. */
+  while (s->qlen > 0 && s->phase == PHASE_READY &&
+         (s->state == STATE_OPEN || s->state == STATE_ENDING))
+    take_head(s);
+  if (s->state != STATE_OPEN && s->state != STATE_ENDING)
+    return;
+  if (s->state == STATE_ENDING && s->qlen == 0 && s->phase == PHASE_READY) {
+    end(s);
+    return;
+  }
+
+  set_reading(s, s->state == STATE_OPEN && !s->srv->stopping && s->qlen < cfg->max_pipeline &&
+                     s->qbytes < cfg->max_frame_bytes && s->rlen < s->rmax);
+  if (s->state == STATE_CLOSING)
+    return;
+
+  /* Idle: nothing queued or working -- or the only thing pending is our
+   * write to a peer that stopped reading. */
+  int idle_ok = s->phase == PHASE_WRITING || (s->phase == PHASE_READY && s->qlen == 0);
+  if (!idle_ok)
+    uv_timer_stop(&s->idle);
+  else if (activity || !uv_is_active((uv_handle_t *)&s->idle))
+    restart_idle(s);
+}
+
+/* ------------------------------------------------------- transport */
+
+static void on_activity(void *owner) {
+  session *s = owner;
+  if (s->state == STATE_HANDSHAKE)
+    restart_idle(s);
+  else if (s->state == STATE_OPEN && uv_is_active((uv_handle_t *)&s->idle))
+    restart_idle(s);
+}
+
+static void on_established(void *owner) {
+  session *s = owner;
+  if (s->state != STATE_HANDSHAKE)
+    return;
+  ohets_srv_transport_info info;
+  ohets_srv_transport_info_get(s->transport, &info);
+  s->peer_id.tls = info.tls;
+  snprintf(s->peer_id.cert_sha256, sizeof s->peer_id.cert_sha256, "%s",
+           info.peer_sha256 ? info.peer_sha256 : "");
+  s->state = s->srv->stopping ? STATE_ENDING : STATE_OPEN;
+  s->reason = OHETS_SRV_REASON_SHUTDOWN;
+  uv_timer_stop(&s->deadline);
+  log_open(s);
+  step(s, 1);
+}
+
+static const ohets_srv_transport_cb transport_cb = {
+    on_alloc, on_read, on_activity, on_established, on_write_done, on_shutdown_done,
+    on_transport_closed,
+};
 
 /* --------------------------------------------------------- accepting */
 
-static void peer_to_text(const struct sockaddr_storage *ss, char *out, size_t n) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  int port = 0;
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
-    uv_ip4_name(a, ip, sizeof ip);
-    port = ntohs(a->sin_port);
-    snprintf(out, n, "%s:%d", ip, port);
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
-    uv_ip6_name(a, ip, sizeof ip);
-    port = ntohs(a->sin6_port);
-    snprintf(out, n, "[%s]:%d", ip, port);
-  } else {
-    snprintf(out, n, "?");
-  }
-}
-
-void ohets_srv_conn_accept(ohets_srv_server *srv, int fd,
-                           const struct sockaddr_storage *peer, unsigned index) {
+void ohets_srv_session_accept(ohets_srv_server *srv, int fd, const struct sockaddr_storage *peer,
+                              unsigned index) {
   const ohets_srv_config *cfg = srv->cfg;
-  ohets_srv_conn *c = calloc(1, sizeof *c);
-  ohets_srv_item *queue = calloc(cfg->max_pipeline + 1, sizeof *queue);
-  if (c == NULL || queue == NULL) {
-    free(c);
+  session *s = calloc(1, sizeof *s);
+  item *queue = calloc(cfg->max_pipeline + 1, sizeof *queue);
+  if (s == NULL || queue == NULL) {
+    free(s);
     free(queue);
     close(fd);
     return;
   }
-  c->srv = srv;
-  c->queue = queue;
-  uv_tcp_init(srv->loop, &c->tcp);
-  c->tcp.data = c;
-  c->handles_open = 1;
-  if (uv_tcp_open(&c->tcp, fd) != 0) {
+  s->srv = srv;
+  s->queue = queue;
+  s->qcap = (unsigned)cfg->max_pipeline + 1;
+  s->door_ops = &ohets_srv_door_extranet;
+  if (s->door_ops->open(&s->door, &cfg->listen[index], cfg) != 0) {
     close(fd);
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
+    free_session(s);
     return;
   }
-  uv_timer_init(srv->loop, &c->idle);
-  uv_timer_init(srv->loop, &c->deadline);
-  c->idle.data = c;
-  c->deadline.data = c;
-  c->handles_open = 3;
-  c->id = ++srv->next_id;
-  c->listener = index;
-  c->t_open = uv_hrtime();
-  c->state = OHETS_SRV_CONN_OPEN;
-  /* Room for one whole frame after as much leading filler as the raw
-   * decoder tolerates, plus slack for the next frame's first bytes. */
-  c->rmax = 2 * cfg->max_frame_bytes + OHETS_FRAME_OVERHEAD + 4096;
-  ohets_frame_decoder_init(&c->dec, cfg->listen[index].framing, cfg->max_frame_bytes);
-  c->peer = *peer; /* from accept(): known even if the peer has reset since */
-  peer_to_text(&c->peer, c->peer_text, sizeof c->peer_text);
-  uv_tcp_nodelay(&c->tcp, 1);
+  if (ohets_srv_transport_tcp_open(&s->transport, srv->loop, fd, &transport_cb, s) != 0) {
+    free_session(s); /* the transport closed fd */
+    return;
+  }
+  uv_timer_init(srv->loop, &s->idle);
+  uv_timer_init(srv->loop, &s->deadline);
+  s->idle.data = s;
+  s->deadline.data = s;
+  s->handles_open = 3;
+  s->waiter.wake = on_slot_free;
+  s->id = ++srv->next_id;
+  s->listener = index;
+  s->t_open = uv_hrtime();
+  s->rmax = s->door_ops->max_buffer(cfg);
+  s->peer = *peer; /* from accept(): known even if the peer has reset since */
+  peer_to_text(&s->peer, s->peer_text, sizeof s->peer_text);
+  ohets_srv_transport_info info;
+  ohets_srv_transport_info_get(s->transport, &info);
+  s->state = info.tls ? STATE_HANDSHAKE : STATE_OPEN;
 
-  int full = srv->n_conns >= cfg->max_connections;
-  if (table_put(srv, c) != 0) {
-    c->state = OHETS_SRV_CONN_CLOSING;
-    uv_close((uv_handle_t *)&c->tcp, on_handle_closed);
-    uv_close((uv_handle_t *)&c->idle, on_handle_closed);
-    uv_close((uv_handle_t *)&c->deadline, on_handle_closed);
+  int full = ohets_srv_conntable_count(srv->sessions) >= cfg->max_connections;
+  if (ohets_srv_conntable_put(srv->sessions, s->id, s) != 0) {
+    s->state = STATE_CLOSING;
+    ohets_srv_transport_close(s->transport);
+    uv_close((uv_handle_t *)&s->idle, on_timer_closed);
+    uv_close((uv_handle_t *)&s->deadline, on_timer_closed);
     return;
-  }
-  json_t *e = ohets_srv_log_event("open", c->id);
-  if (e != NULL) {
-    json_object_set_new(e, "peer", json_string(c->peer_text));
-    json_object_set_new(e, "listener", json_integer(index));
-    json_object_set_new(e, "framing",
-                        json_string(ohets_srv_framing_name(cfg->listen[index].framing)));
-    ohets_srv_log_emit(srv->log, e);
   }
   if (full) {
-    close_now(c, OHETS_SRV_REASON_LIMIT);
+    close_now(s, OHETS_SRV_REASON_LIMIT);
     return;
   }
-  progress(c, 1);
+  if (s->state == STATE_HANDSHAKE) {
+    /* The handshake must end within the frame deadline; until then the
+     * open event waits for what the handshake tells. */
+    uv_timer_start(&s->deadline, on_deadline, cfg->frame_deadline_ms, 0);
+    restart_idle(s);
+    set_reading(s, 1);
+    return;
+  }
+  log_open(s);
+  step(s, 1);
 }
 
 /* --------------------------------------------------------- shutdown */
 
-static ohets_srv_conn **snapshot(ohets_srv_server *srv, size_t *n) {
-  ohets_srv_conn **all = malloc((srv->n_conns + 1) * sizeof *all);
-  *n = 0;
-  if (all == NULL)
-    return NULL;
-  for (size_t i = 0; i < srv->table_cap; i++)
-    if (srv->table[i] != NULL)
-      all[(*n)++] = srv->table[i];
-  return all;
-}
-
-void ohets_srv_conns_drain(ohets_srv_server *srv) {
+void ohets_srv_sessions_drain(ohets_srv_server *srv) {
   size_t n;
-  ohets_srv_conn **all = snapshot(srv, &n);
-  if (all == NULL) {
-    ohets_srv_conns_close_all(srv, OHETS_SRV_REASON_SHUTDOWN);
-    return;
-  }
   /* Ids, not pointers, survive closes made while we walk. */
-  uint64_t *ids = malloc((n + 1) * sizeof *ids);
-  for (size_t i = 0; ids != NULL && i < n; i++)
-    ids[i] = all[i]->id;
-  free(all);
+  uint64_t *ids = ohets_srv_conntable_ids(srv->sessions, &n);
   if (ids == NULL) {
-    ohets_srv_conns_close_all(srv, OHETS_SRV_REASON_SHUTDOWN);
+    ohets_srv_sessions_close_all(srv);
     return;
   }
   for (size_t i = 0; i < n; i++) {
-    ohets_srv_conn *c = table_get(srv, ids[i]);
-    if (c == NULL)
+    session *s = ohets_srv_conntable_get(srv->sessions, ids[i]);
+    if (s == NULL)
       continue;
-    if (c->state == OHETS_SRV_CONN_OPEN) {
-      set_ending(c, OHETS_SRV_REASON_SHUTDOWN);
-      progress(c, 0);
+    if (s->state == STATE_OPEN) {
+      set_ending(s, OHETS_SRV_REASON_SHUTDOWN);
+      step(s, 0);
+    } else if (s->state == STATE_HANDSHAKE) {
+      close_now(s, OHETS_SRV_REASON_SHUTDOWN); /* nothing asked yet */
     }
   }
   free(ids);
-  if (srv->n_conns == 0)
-    ohets_srv_finish(srv);
+  if (ohets_srv_conntable_count(srv->sessions) == 0 && srv->drained != NULL)
+    srv->drained(srv);
 }
 
-void ohets_srv_conns_close_all(ohets_srv_server *srv, ohets_srv_reason why) {
-  while (srv->n_conns > 0) {
-    size_t i = 0;
-    while (i < srv->table_cap && srv->table[i] == NULL)
-      i++;
-    if (i == srv->table_cap)
-      break;
-    ohets_srv_conn *c = srv->table[i];
-    close_now(c, c->state == OHETS_SRV_CONN_OPEN ? why : c->reason);
+void ohets_srv_sessions_close_all(ohets_srv_server *srv) {
+  size_t n;
+  uint64_t *ids = ohets_srv_conntable_ids(srv->sessions, &n);
+  for (size_t i = 0; ids != NULL && i < n; i++) {
+    session *s = ohets_srv_conntable_get(srv->sessions, ids[i]);
+    if (s != NULL)
+      close_now(s, s->state == STATE_OPEN || s->state == STATE_HANDSHAKE
+                       ? OHETS_SRV_REASON_SHUTDOWN
+                       : s->reason);
   }
+  free(ids);
 }

@@ -23,6 +23,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,7 +32,9 @@
 #include <unistd.h>
 
 #include "core/x12.h" /* ohets__dec */
-#include "server/server.h"
+#include "server/config.h" /* OHETS_SRV_PROG */
+#include "server/mutex.h"
+#include "server/slog.h"
 
 #define LOG_BATCH 256
 #define LOG_GATHER_NS 2000000L /* 2 ms: a line is never later than that */

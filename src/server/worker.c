@@ -10,6 +10,7 @@
 #define _GNU_SOURCE 1 /* pthread_rwlock_t in uv.h, getopt_long, strnlen */
 #endif
 #include <errno.h>
+#include <stdatomic.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
 #include <stdio.h>
@@ -17,7 +18,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "server/server.h"
+#include "server/mutex.h"
+#include "server/now.h"
+#include "server/pool.h"
+#include "store/store.h"
 
 #define ANSWER_MAX (1024u * 1024 + OHETS_FRAME_OVERHEAD)
 
@@ -78,52 +82,6 @@ struct ohets_srv_pool {
   unsigned delay_ms;            /* test hook: sleep per job */
 };
 
-void ohets_srv_job_free(ohets_srv_job *job) {
-  if (job == NULL)
-    return;
-  free(job->req);
-  ohets_buf_free(&job->answer);
-  memset(&job->outcome, 0, sizeof job->outcome);
-  free(job);
-}
-
-#define SPARE_JOBS_MAX 1024
-
-ohets_srv_job *ohets_srv_job_get(ohets_srv_server *srv) {
-  ohets_srv_job *job = srv->spare_jobs;
-  if (job == NULL)
-    return calloc(1, sizeof *job);
-  srv->spare_jobs = job->next;
-  srv->n_spare_jobs--;
-  ohets_buf answer = job->answer; /* keeps its memory for the next answer */
-  memset(job, 0, sizeof *job);
-  job->answer = answer;
-  job->answer.len = 0;
-  return job;
-}
-
-void ohets_srv_job_put(ohets_srv_server *srv, ohets_srv_job *job) {
-  if (srv->n_spare_jobs >= SPARE_JOBS_MAX) {
-    ohets_srv_job_free(job);
-    return;
-  }
-  free(job->req); /* the loop's own allocation */
-  job->req = NULL;
-  memset(&job->outcome, 0, sizeof job->outcome);
-  job->next = srv->spare_jobs;
-  srv->spare_jobs = job;
-  srv->n_spare_jobs++;
-}
-
-void ohets_srv_jobs_drain(ohets_srv_server *srv) {
-  while (srv->spare_jobs != NULL) {
-    ohets_srv_job *job = srv->spare_jobs;
-    srv->spare_jobs = job->next;
-    ohets_srv_job_free(job);
-  }
-  srv->n_spare_jobs = 0;
-}
-
 /* ---------------------------------------------------- partner hooks */
 
 typedef struct partner_check {
@@ -134,7 +92,7 @@ typedef struct partner_check {
 static int job_submitter_allowed(void *ctx, const char *submitter) {
   const partner_check *pc = ctx;
   return ohets_srv_submitter_allowed(pc->job->partners->table,
-                                     (const struct sockaddr *)&pc->job->peer,
+                                     (const struct sockaddr *)&pc->job->peer, &pc->job->peer_id,
                                      pc->listener, submitter);
 }
 
@@ -286,10 +244,7 @@ static void run_job(worker *w, ohets_srv_job *job) {
   store_after_job(w, now_ms);
   if (rc == 0) {
     mbi_hash(cfg, job->outcome.mbi, job->mbi_hash);
-    if (job->raw)
-      rc = ohets_buf_append(&job->answer, payload.data, payload.len);
-    else
-      rc = ohets_frame_wrap(&job->answer, payload.data, payload.len);
+    rc = job->encode(job->raw, payload.data, payload.len, &job->answer);
   }
   /* The MBI stays in this thread: the loop gets its keyed hash at most. */
   memset(job->outcome.mbi, 0, sizeof job->outcome.mbi);

@@ -61,7 +61,7 @@ static int parse_cidr(const char *s, ohets_network *n) {
 /* A misspelt key must not load: "npi" for "npis" would silently lift the
  * NPI restriction. */
 static const char *const partner_keys[] = {"submitter", "name", "networks", "npis",
-                                           "max_connections"};
+                                           "max_connections", "certs"};
 
 static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
   const char *key;
@@ -124,6 +124,25 @@ static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
       memcpy(p->npis[p->n_npis++], s, 11);
     }
     qsort(p->npis, p->n_npis, sizeof *p->npis, cmp_npi);
+  }
+
+  json_t *certs = json_object_get(j, "certs");
+  if (certs != NULL) {
+    if (!json_is_array(certs)) {
+      snprintf(why, whysz, "\"certs\" must be an array of SHA-256 fingerprints");
+      return -EINVAL;
+    }
+    p->certs = calloc(json_array_size(certs) + 1, sizeof *p->certs);
+    if (p->certs == NULL)
+      return -ENOMEM;
+    json_array_foreach(certs, i, v) {
+      const char *s = json_string_value(v);
+      if (s == NULL || ohets_fingerprint_parse(s, p->certs[p->n_certs]) != 0) {
+        snprintf(why, whysz, "\"certs\"[%zu] is not a SHA-256 fingerprint (64 hex digits)", i);
+        return -EINVAL;
+      }
+      p->n_certs++;
+    }
   }
 
   json_t *mc = json_object_get(j, "max_connections");
@@ -239,6 +258,7 @@ void ohets_partners_free(ohets_partner_table *t) {
   for (size_t i = 0; i < t->n; i++) {
     free(t->partners[i].networks);
     free(t->partners[i].npis);
+    free(t->partners[i].certs);
   }
   free(t->partners);
   free(t);
@@ -283,6 +303,33 @@ int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa)
     if (n->family == family && in_network(n, family == AF_INET ? v4 : v6))
       return 1;
   }
+  return 0;
+}
+
+int ohets_fingerprint_parse(const char *in, char out[65]) {
+  size_t n = 0;
+  for (const char *c = in; *c != '\0'; c++) {
+    char h = *c;
+    if (h == ':')
+      continue;
+    if (h >= 'A' && h <= 'F')
+      h = (char)(h - 'A' + 'a');
+    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')) || n == 64)
+      return -EINVAL;
+    out[n++] = h;
+  }
+  if (n != 64)
+    return -EINVAL;
+  out[64] = '\0';
+  return 0;
+}
+
+int ohets_partner_cert_allowed(const ohets_partner *p, const char *sha256) {
+  if (p->certs == NULL)
+    return 1;
+  for (size_t i = 0; i < p->n_certs; i++)
+    if (strcmp(p->certs[i], sha256) == 0)
+      return 1;
   return 0;
 }
 

@@ -21,6 +21,8 @@ typedef struct ohets_partner {
   size_t n_npis;
   int has_npis;              /* 0: "npis" absent, any valid NPI accepted */
   unsigned max_connections;  /* 0: no limit */
+  char (*certs)[65];         /* TLS client certificates' SHA-256, lower-case hex; NULL: any */
+  size_t n_certs;
 } ohets_partner;
 
 typedef struct ohets_partner_table {
@@ -38,6 +40,12 @@ const ohets_partner *ohets_partners_find(const ohets_partner_table *t,
                                          const char *submitter);
 /* 1 when sa lies in one of the partner's networks. */
 int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa);
+/* 1 when the partner lists no certs, or lists this one (64 lower-case hex
+ * digits; "" for a connection without a client certificate). */
+int ohets_partner_cert_allowed(const ohets_partner *p, const char *sha256);
+/* A fingerprint as partners.json may write it (64 hex digits; ':' and case
+ * ignored) into 64 lower-case hex digits; -EINVAL when it is not one. */
+int ohets_fingerprint_parse(const char *in, char out[65]);
 /* 1 when the partner lists no NPIs or lists this one. */
 int ohets_partner_npi_linked(const ohets_partner *p, const char *npi);
 

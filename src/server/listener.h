@@ -1,0 +1,34 @@
+/* Listeners: one listening socket per configured address.  The loop polls
+ * each one and accepts with accept4() itself, because accept() is the only
+ * moment the peer's address is sure to be known. */
+#ifndef OHETS_SERVER_LISTENER_H
+#define OHETS_SERVER_LISTENER_H
+
+#include <stddef.h>
+#include <sys/socket.h>
+
+#include <uv.h>
+
+#include "server/config.h"
+#include "server/slog.h"
+
+typedef struct ohets_srv_listeners ohets_srv_listeners;
+
+/* fd: the accepted socket, non-blocking, now the callee's. */
+typedef void (*ohets_srv_accept_fn)(void *arg, int fd, const struct sockaddr_storage *peer,
+                                    unsigned index);
+
+/* Binds and listens on every cfg->listen entry; on failure writes
+ * "listen HOST:PORT: reason" into err (and the caller still calls
+ * ohets_srv_listeners_close, then frees after the loop ran). */
+int ohets_srv_listeners_start(ohets_srv_listeners **out, uv_loop_t *loop,
+                              const ohets_srv_config *cfg, ohets_srv_accept_fn accept,
+                              void *arg, char *err, size_t errsz);
+/* One `listen` event per listener with its real port. */
+void ohets_srv_listeners_log(const ohets_srv_listeners *ls, ohets_srv_log *log);
+/* Stops accepting and closes the sockets (idempotent). */
+void ohets_srv_listeners_close(ohets_srv_listeners *ls);
+/* After the loop has run the close callbacks. */
+void ohets_srv_listeners_free(ohets_srv_listeners *ls);
+
+#endif /* OHETS_SERVER_LISTENER_H */
