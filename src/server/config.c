@@ -206,7 +206,7 @@ void ohets_srv_options_print(FILE *f) {
       fprintf(f, "--%s %s", o->flag, o->arg);
     else
       fputc('-', f);
-    fprintf(f, "\t%s\n", o->def ? o->def : "-");
+    fprintf(f, "\t%s\n", o->def ? o->def : "none");
   }
 }
 

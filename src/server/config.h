@@ -110,7 +110,7 @@ const char *ohets_srv_framing_name(ohets_framing f);
 int ohets_srv_parse_listen(const char *spec, ohets_srv_listen_cfg *out);
 
 /* The option table as text, one line per setting: key, option, default,
- * tab-separated ("-" for none).  The README's settings table is checked
+ * tab-separated ("-" for no key or no option, "none" for no default).  The README's settings table is checked
  * against it. */
 void ohets_srv_options_print(FILE *f);
 

@@ -41,3 +41,16 @@ tests_unit_test_slog_SOURCES = tests/unit/test_slog.c src/server/slog.c \
 	src/server/mutex.c src/server/slog.h src/server/mutex.h
 tests_unit_test_slog_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_slog_LDADD = libopenhets.a $(UV_LIBS) $(JANSSON_LIBS) $(CHECK_LIBS)
+
+# The README's settings table against the option table.
+TESTS += tests/server/settings_table.sh
+EXTRA_DIST += tests/server/settings_table.sh
+
+# The settings: the option table from the file and the command line alike.
+check_PROGRAMS += tests/unit/test_config
+TESTS += tests/unit/test_config
+tests_unit_test_config_SOURCES = tests/unit/test_config.c src/server/config.c \
+	src/server/config.h
+tests_unit_test_config_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_config_LDADD = libohstore.a libopenhets.a $(JANSSON_LIBS) $(SQLITE_LIBS) \
+	$(CHECK_LIBS)
