@@ -134,7 +134,8 @@ typedef struct ohets_isa_ids {
   char control[10];
 } ohets_isa_ids;
 
-/* 0 when p starts with a readable ISA (out filled), -EINVAL otherwise. */
+/* 0 when ISA06 can be found at the start of p (out filled; the rest of
+ * the ISA is not judged here), -EINVAL otherwise. */
 int ohets_isa_peek(const uint8_t *p, size_t n, ohets_isa_ids *out);
 
 /* ------------------------------------------------------------------ */

@@ -242,20 +242,29 @@ const char *ohets__envelope_check(const ohets__x12 *x, ohets__env *env) {
 }
 
 int ohets_isa_peek(const uint8_t *p, size_t n, ohets_isa_ids *out) {
-  ohets__delims d;
   const char *isa = (const char *)p;
-  memset(out, 0, sizeof *out);
-  if (ohets__isa_delims(isa, n, &d) != 0)
+  out->sender[0] = out->control[0] = '\0';
+  /* Only what locates ISA06 and ISA13 is checked here: the core judges the
+   * whole ISA when it runs, and this runs for every request. */
+  if (n < OHETS__ISA_LEN || memcmp(isa, "ISA", 3) != 0)
+    return -EINVAL;
+  char el = isa[3];
+  unsigned s6 = isa_field[6].off, s13 = isa_field[13].off;
+  if (isa[s6 - 1] != el || isa[s6 + isa_field[6].width] != el)
     return -EINVAL;
   size_t len = isa_field[6].width;
-  const char *sender = isa + isa_field[6].off;
+  const char *sender = isa + s6;
   while (len > 0 && sender[len - 1] == ' ')
     len--;
   for (size_t i = 0; i < len; i++)
-    if ((unsigned char)sender[i] < 0x21 || (unsigned char)sender[i] > 0x7e)
+    if ((unsigned char)sender[i] < 0x21 || (unsigned char)sender[i] > 0x7e || sender[i] == el)
       return -EINVAL;
   memcpy(out->sender, sender, len);
-  if (ohets__all_digits(isa + isa_field[13].off, isa_field[13].width))
-    memcpy(out->control, isa + isa_field[13].off, isa_field[13].width);
+  out->sender[len] = '\0';
+  if (isa[s13 - 1] == el && isa[s13 + isa_field[13].width] == el &&
+      ohets__all_digits(isa + s13, isa_field[13].width)) {
+    memcpy(out->control, isa + s13, isa_field[13].width);
+    out->control[isa_field[13].width] = '\0';
+  }
   return 0;
 }

@@ -419,15 +419,17 @@ static int hets_code_ends(const char *code) {
  * refused; sub and isa13 then say what the ISA held. */
 static int over_submitter_limit(session *s, const item *it, char sub[OHETS_SRV_SUBMITTER_LEN],
                                 char isa13[10]) {
+  int refused = s->state == STATE_ENDING && s->reason == OHETS_SRV_REASON_LIMIT;
+  if (s->submitter[0] && !refused)
+    return 0; /* counted already: the usual case costs nothing */
   ohets_isa_ids ids;
-  int have = ohets_isa_peek(it->payload, it->len, &ids) == 0;
-  if (have) {
-    snprintf(sub, OHETS_SRV_SUBMITTER_LEN, "%s", ids.sender);
-    snprintf(isa13, 10, "%s", ids.control);
+  if (ohets_isa_peek(it->payload, it->len, &ids) == 0) {
+    memcpy(sub, ids.sender, sizeof ids.sender);
+    memcpy(isa13, ids.control, sizeof ids.control);
   }
-  if (s->state == STATE_ENDING && s->reason == OHETS_SRV_REASON_LIMIT)
-    return 1; /* already refused: what it pipelined behind is refused alike */
-  if (s->submitter[0] || !have || sub[0] == '\0')
+  if (refused)
+    return 1; /* what it pipelined behind the refusal is refused alike */
+  if (sub[0] == '\0')
     return 0;
   const ohets_partner_table *t = s->srv->partners->table;
   const ohets_partner *p = t ? ohets_partners_find(t, sub) : NULL;
@@ -438,7 +440,7 @@ static int over_submitter_limit(session *s, const item *it, char sub[OHETS_SRV_S
   if (ohets_srv_sublimits_count(s->srv->limits, sub) >= p->max_connections)
     return 1;
   if (ohets_srv_sublimits_add(s->srv->limits, sub) == 0)
-    snprintf(s->submitter, sizeof s->submitter, "%s", sub);
+    memcpy(s->submitter, sub, OHETS_SRV_SUBMITTER_LEN);
   return 0;
 }
 
