@@ -189,7 +189,11 @@ static void close_at(ohets_period *p, ohets_date dod) {
 }
 
 static void mark_deceased(rng *r, ohets_beneficiary *b, int y) {
-  ohets_date dod = ohets_date_add_months(random_date(r, y - 1, y - 1), (int)below(r, 6));
+  /* Draws one at a time, in the order gcc evaluated the arguments of the
+   * single expression this was (right to left), so stores made before
+   * stay the same; argument order is unspecified in C. */
+  int months = (int)below(r, 6);
+  ohets_date dod = ohets_date_add_months(random_date(r, y - 1, y - 1), months);
   ohets_period *all[9 * OHETS_MAX_PERIODS]; /* every period list at capacity */
   unsigned n = 0;
   for (unsigned i = 0; i < b->n_part_a; i++) all[n++] = &b->part_a[i];
@@ -216,13 +220,15 @@ typedef struct gen_ctx {
   int have_amounts[2];
 } gen_ctx;
 
-static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *retired) {
-  rng *r = &g->r;
-  int y = g->year;
-  memset(b, 0, sizeof *b);
-  retired->n = 0;
+/* The steps below draw in a fixed order that defines every generated store
+ * (test_store pins one seed's output): never reorder draws, and draw into
+ * a variable first wherever two draws would share one expression (C leaves
+ * the order of a call's arguments unspecified; the order kept is the one
+ * gcc used). */
 
-  unique_mbi(r, &g->mbis, b->mbi);
+/* MBI, sex, name and date of birth. */
+static void make_person(rng *r, mbi_set *mbis, ohets_beneficiary *b) {
+  unique_mbi(r, mbis, b->mbi);
   int female = chance(r, 540);
   b->sex = chance(r, 3) ? 'U' : female ? 'F' : 'M';
   snprintf(b->last, sizeof b->last, "%s", PICK(r, last_names));
@@ -231,8 +237,12 @@ static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *re
   if (chance(r, 700))
     b->middle[0] = mbi_letters[below(r, 20)];
   b->dob = random_date(r, 1930, 1960);
-  snprintf(b->address.line1, sizeof b->address.line1, "%u %s", 1 + below(r, 9999),
-           PICK(r, streets));
+}
+
+static void make_address(rng *r, ohets_beneficiary *b) {
+  const char *street = PICK(r, streets);
+  unsigned number = 1 + below(r, 9999);
+  snprintf(b->address.line1, sizeof b->address.line1, "%u %s", number, street);
   if (chance(r, 100))
     snprintf(b->address.line2, sizeof b->address.line2, "APT %u", 1 + below(r, 400));
   unsigned place = below(r, sizeof places / sizeof places[0]);
@@ -241,9 +251,11 @@ static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *re
   snprintf(b->address.zip, sizeof b->address.zip, "%s", places[place].zip);
   if (chance(r, 300))
     snprintf(b->address.zip + 5, sizeof b->address.zip - 5, "%04u", below(r, 10000));
+}
 
-  /* Entitlement starts the month of the 65th birthday. */
-  ohets_date at65 = ymd(b->dob.year + 65, b->dob.month, 1);
+/* Parts A and B from the month of the 65th birthday; a few have Part B
+ * only, a few enrolled in B late while still working. */
+static void make_parts_ab(rng *r, ohets_beneficiary *b, ohets_date at65) {
   int b_only = chance(r, 20);
   int has_b = b_only || chance(r, 918);
   if (!b_only) {
@@ -252,94 +264,127 @@ static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *re
   }
   if (has_b) {
     b->part_b[0].start = at65;
-    if (!b_only && chance(r, 100)) /* delayed enrollment while still working */
+    if (!b_only && chance(r, 100))
       b->part_b[0].start = ohets_date_add_months(at65, 12 * (1 + (int)below(r, 4)));
     b->n_part_b = 1;
   }
+}
 
-  int deceased = chance(r, 20);
+/* Medicare Advantage, sometimes after an earlier HMO. */
+static void make_ma(rng *r, ohets_beneficiary *b, int y, ohets_date at65) {
+  if (!chance(r, 500))
+    return;
+  /* HM HMO, HN HMO Medicare risk, PR PPO */
+  static const char *const types[] = {"HM", "HM", "HM", "HN", "PR", "PR"};
+  ohets_plan *p = &b->ma[0];
+  const char *type = PICK(r, types);
+  int ppo = type[0] == 'P';
+  const char *name = ppo ? PICK(r, ppo_names) : PICK(r, hmo_names);
+  char letter = ppo && chance(r, 300) ? 'R' : 'H';
+  fill_plan(r, p, letter, name);
+  snprintf(p->type, sizeof p->type, "%s", type);
+  p->period.start = later(ymd(y - (int)below(r, 6), 1, 1), at65);
+  b->n_ma = 1;
+  if (chance(r, 100) && p->period.start.year > at65.year) { /* switched plans */
+    b->ma[1] = b->ma[0];
+    fill_plan(r, &b->ma[1], 'H', PICK(r, hmo_names));
+    snprintf(b->ma[1].type, sizeof b->ma[1].type, "HM");
+    b->ma[1].period.start = at65;
+    b->ma[1].period.end = month_end_before(b->ma[0].period.start);
+    b->n_ma = 2;
+  }
+}
 
-  if (chance(r, 500)) { /* Medicare Advantage */
-    /* HM HMO, HN HMO Medicare risk, PR PPO */
-    static const char *const types[] = {"HM", "HM", "HM", "HN", "PR", "PR"};
-    ohets_plan *p = &b->ma[0];
-    const char *type = PICK(r, types);
-    int ppo = type[0] == 'P';
-    fill_plan(r, p, ppo && chance(r, 300) ? 'R' : 'H', ppo ? PICK(r, ppo_names) : PICK(r, hmo_names));
-    snprintf(p->type, sizeof p->type, "%s", type);
-    p->period.start = later(ymd(y - (int)below(r, 6), 1, 1), at65);
-    b->n_ma = 1;
-    if (chance(r, 100) && p->period.start.year > at65.year) { /* switched plans */
-      b->ma[1] = b->ma[0];
-      fill_plan(r, &b->ma[1], 'H', PICK(r, hmo_names));
-      snprintf(b->ma[1].type, sizeof b->ma[1].type, "HM");
-      b->ma[1].period.start = at65;
-      b->ma[1].period.end = month_end_before(b->ma[0].period.start);
-      b->n_ma = 2;
-    }
+/* Part D: an MA-PD plan when in MA, else a PDP. */
+static void make_part_d(rng *r, ohets_beneficiary *b, int y, ohets_date at65) {
+  if (!chance(r, 700))
+    return;
+  ohets_plan *d = &b->part_d[0];
+  if (b->n_ma > 0) {
+    *d = b->ma[0];
+    d->type[0] = '\0';
+  } else {
+    fill_plan(r, d, 'S', PICK(r, pdp_names));
+    d->period.start = later(ymd(y - (int)below(r, 8), 1, 1), at65);
   }
-  if (chance(r, 700)) { /* Part D: an MA-PD plan when in MA, else a PDP */
-    ohets_plan *d = &b->part_d[0];
-    if (b->n_ma > 0) {
-      *d = b->ma[0];
-      d->type[0] = '\0';
-    } else {
-      fill_plan(r, d, 'S', PICK(r, pdp_names));
-      d->period.start = later(ymd(y - (int)below(r, 8), 1, 1), at65);
-    }
-    b->n_part_d = 1;
-  }
-  if (chance(r, 80)) { /* Medicare is the secondary payer */
-    static const char *const types[] = {"12", "12", "12", "12", "43", "43",
-                                        "47", "14", "15", "13", "41", "16"};
-    ohets_msp *m = &b->msp[0];
-    snprintf(m->type, sizeof m->type, "%s", PICK(r, types));
-    snprintf(m->payer, sizeof m->payer, "%s", PICK(r, msp_payers));
-    snprintf(m->policy, sizeof m->policy, "%c%c%07u", mbi_letters[below(r, 20)],
-             mbi_letters[below(r, 20)], below(r, 10000000));
-    m->period.start = later(random_date(r, y - 6, y), at65);
-    if (chance(r, 250))
-      m->period.end = ohets_date_add_months(m->period.start, 6 + (int)below(r, 12));
-    b->n_msp = 1;
-  }
-  if (chance(r, 30)) { /* hospice; most elections still open */
-    ohets_provider_period *h = &b->hospice[0];
-    h->period.start = later(random_date(r, y - 1, y), at65);
-    if (chance(r, 400))
-      h->period.end = ohets_date_add_months(h->period.start, 3);
-    make_npi(r, h->npi);
-    snprintf(h->name, sizeof h->name, "%s", PICK(r, hospice_names));
+  b->n_part_d = 1;
+}
+
+/* Medicare is the secondary payer. */
+static void make_msp(rng *r, ohets_beneficiary *b, int y, ohets_date at65) {
+  if (!chance(r, 80))
+    return;
+  static const char *const types[] = {"12", "12", "12", "12", "43", "43",
+                                      "47", "14", "15", "13", "41", "16"};
+  ohets_msp *m = &b->msp[0];
+  snprintf(m->type, sizeof m->type, "%s", PICK(r, types));
+  snprintf(m->payer, sizeof m->payer, "%s", PICK(r, msp_payers));
+  unsigned number = below(r, 10000000);
+  char second = mbi_letters[below(r, 20)];
+  char first = mbi_letters[below(r, 20)];
+  snprintf(m->policy, sizeof m->policy, "%c%c%07u", first, second, number);
+  m->period.start = later(random_date(r, y - 6, y), at65);
+  if (chance(r, 250))
+    m->period.end = ohets_date_add_months(m->period.start, 6 + (int)below(r, 12));
+  b->n_msp = 1;
+}
+
+/* A hospice election or a home-health episode: open unless a draw of
+ * end_permille closes it after `months`; the provider named from names. */
+static void make_provider_period(rng *r, ohets_provider_period *h, int y,
+                                 ohets_date at65, unsigned end_permille, int months,
+                                 const char *const *names, size_t n_names) {
+  h->period.start = later(random_date(r, y - 1, y), at65);
+  if (chance(r, end_permille))
+    h->period.end = ohets_date_add_months(h->period.start, months);
+  make_npi(r, h->npi);
+  snprintf(h->name, sizeof h->name, "%s", pick(r, names, n_names));
+}
+#define NAMES(list) (list), sizeof(list) / sizeof((list)[0])
+
+static void make_hospice_and_home_health(rng *r, ohets_beneficiary *b, int y,
+                                         ohets_date at65) {
+  if (chance(r, 30)) { /* most elections still open */
+    make_provider_period(r, &b->hospice[0], y, at65, 400, 3, NAMES(hospice_names));
     b->n_hospice = 1;
   }
-  if (chance(r, 50)) { /* home health: 60-day episodes */
-    ohets_provider_period *h = &b->home_health[0];
-    h->period.start = later(random_date(r, y - 1, y), at65);
-    if (chance(r, 700))
-      h->period.end = ohets_date_add_months(h->period.start, 2);
-    make_npi(r, h->npi);
-    snprintf(h->name, sizeof h->name, "%s", PICK(r, hha_names));
+  if (chance(r, 50)) { /* 60-day episodes */
+    make_provider_period(r, &b->home_health[0], y, at65, 700, 2, NAMES(hha_names));
     b->n_home_health = 1;
   }
+}
+
+/* ESRD, and Qualified Medicare Beneficiary periods. */
+static void make_esrd_and_qmb(rng *r, ohets_beneficiary *b, int y, ohets_date at65) {
   if (chance(r, 10)) {
     b->esrd[0].start = later(random_date(r, y - 10, y - 1), b->dob);
     b->n_esrd = 1;
   }
-  if (chance(r, 120)) { /* Qualified Medicare Beneficiary */
+  if (chance(r, 120)) {
     b->qmb[0].start = later(ymd(y - (int)below(r, 6), 1, 1), at65);
     if (chance(r, 150))
       b->qmb[0].end = ymd(b->qmb[0].start.year, 12, 31);
     b->n_qmb = 1;
   }
-  if (chance(r, 600)) { /* preventive services with their next eligible date */
-    unsigned n = 1 + below(r, 4), first = below(r, 8);
-    for (unsigned i = 0; i < n; i++) {
-      ohets_preventive *p = &b->preventive[i];
-      snprintf(p->hcpcs, sizeof p->hcpcs, "%s", preventive_codes[(first + i) % 8]);
-      p->next_eligible = random_date(r, y, y + 1);
-    }
-    b->n_preventive = n;
+}
+
+/* Preventive services with their next eligible date. */
+static void make_preventive(rng *r, ohets_beneficiary *b, int y) {
+  if (!chance(r, 600))
+    return;
+  unsigned n = 1 + below(r, 4), first = below(r, 8);
+  for (unsigned i = 0; i < n; i++) {
+    ohets_preventive *p = &b->preventive[i];
+    snprintf(p->hcpcs, sizeof p->hcpcs, "%s", preventive_codes[(first + i) % 8]);
+    p->next_eligible = random_date(r, y, y + 1);
   }
-  for (int k = 0; k < 2; k++) { /* deductibles left: this year and last */
+  b->n_preventive = n;
+}
+
+/* Deductibles left, this year (k = 0) and last, for the years on file. */
+static void make_deductibles(gen_ctx *g, ohets_beneficiary *b) {
+  rng *r = &g->r;
+  for (int k = 0; k < 2; k++) {
     if (!g->have_amounts[k])
       continue;
     ohets_deductible *d = &b->deductibles[b->n_deductibles++];
@@ -353,6 +398,10 @@ static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *re
     else
       d->part_b_remaining_cents = roll < (k == 0 ? 6u : 2u) ? a->part_b_deductible_cents : 0;
   }
+}
+
+/* Benefit-period days left: mostly all, some part used, a few not on file. */
+static void make_benefit_days(rng *r, ohets_beneficiary *b) {
   unsigned days = below(r, 100);
   if (days < 85) {
     b->hospital_days = 90;
@@ -365,6 +414,28 @@ static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *re
   } else {
     b->hospital_days = b->snf_days = b->lifetime_reserve_days = -1;
   }
+}
+
+static void make_record(gen_ctx *g, ohets_beneficiary *b, ohets_retired_mbis *retired) {
+  rng *r = &g->r;
+  int y = g->year;
+  memset(b, 0, sizeof *b);
+  retired->n = 0;
+
+  make_person(r, &g->mbis, b);
+  make_address(r, b);
+  /* Entitlement starts the month of the 65th birthday. */
+  ohets_date at65 = ymd(b->dob.year + 65, b->dob.month, 1);
+  make_parts_ab(r, b, at65);
+  int deceased = chance(r, 20); /* drawn here, applied once every period is made */
+  make_ma(r, b, y, at65);
+  make_part_d(r, b, y, at65);
+  make_msp(r, b, y, at65);
+  make_hospice_and_home_health(r, b, y, at65);
+  make_esrd_and_qmb(r, b, y, at65);
+  make_preventive(r, b, y);
+  make_deductibles(g, b);
+  make_benefit_days(r, b);
   if (deceased)
     mark_deceased(r, b, y);
   if (chance(r, 30)) { /* issued a new MBI; the old one is retired */
