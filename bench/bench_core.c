@@ -10,9 +10,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "common/common.h"
 #include "openhets/openhets.h"
 #include "store/store.h"
-#include "tools/tool_util.h"
 
 static double cpu_seconds(void) {
   struct timespec ts;
@@ -25,7 +25,7 @@ static int load(const char *path, ohets_buf *b) {
   if (f == NULL)
     return -errno;
   ohets_buf_init(b, 1 << 20);
-  int rc = ohets_tool_read_all(f, b);
+  int rc = ohets_common_read_all(f, b);
   fclose(f);
   return rc;
 }
@@ -50,7 +50,7 @@ int main(int argc, char **argv) {
   memset(&ctx, 0, sizeof ctx);
   ctx.lookup = &lookup;
   ctx.control_number = 1;
-  ohets_tool_now("2026-11-23", &ctx.now);
+  ohets_common_now("2026-11-23", &ctx.now);
 
   const char *names[3] = {"hit", "miss", "999"};
   ohets_buf out;

@@ -5,6 +5,10 @@
  * reads the clock: the caller owns all of that and passes "now" in.
  *
  * Functions return 0 or a negative errno value unless they say otherwise.
+ *
+ * Only what this header declares is exported: the library is built with
+ * hidden visibility and its internal (ohets__) symbols are made local in
+ * the installed archive.
  */
 #ifndef OPENHETS_OPENHETS_H
 #define OPENHETS_OPENHETS_H
@@ -18,6 +22,12 @@ extern "C" {
 
 #define OHETS_VERSION_STRING "0.1.0"
 
+/* Marks the public API: the library's objects are compiled with
+ * -fvisibility=hidden, so everything not marked stays inside it. */
+#ifndef OHETS_EXTERN
+#define OHETS_EXTERN __attribute__((visibility("default")))
+#endif
+
 /* ------------------------------------------------------------------ */
 /* Allocation.  Every allocation the core makes goes through these, so a
  * caller (or a test that fails each allocation in turn) can replace them.
@@ -25,7 +35,8 @@ extern "C" {
 typedef void *(*ohets_malloc_fn)(size_t size);
 typedef void *(*ohets_realloc_fn)(void *ptr, size_t size);
 typedef void (*ohets_free_fn)(void *ptr);
-void ohets_set_alloc_funcs(ohets_malloc_fn m, ohets_realloc_fn r, ohets_free_fn f);
+OHETS_EXTERN void ohets_set_alloc_funcs(ohets_malloc_fn m, ohets_realloc_fn r,
+                                       ohets_free_fn f);
 
 /* ------------------------------------------------------------------ */
 /* Output buffer: grows up to a bound, never past it.                  */
@@ -37,14 +48,20 @@ typedef struct ohets_buf {
   size_t max;    /* hard bound; appends past it fail with -ENOBUFS */
 } ohets_buf;
 
-void ohets_buf_init(ohets_buf *b, size_t max);
-void ohets_buf_free(ohets_buf *b);
-void ohets_buf_reset(ohets_buf *b); /* len = 0, keeps the allocation */
-int ohets_buf_append(ohets_buf *b, const void *p, size_t n);
-int ohets_buf_puts(ohets_buf *b, const char *s);
-int ohets_buf_putc(ohets_buf *b, char c);
-int ohets_buf_printf(ohets_buf *b, const char *fmt, ...)
+OHETS_EXTERN void ohets_buf_init(ohets_buf *b, size_t max);
+OHETS_EXTERN void ohets_buf_free(ohets_buf *b);
+OHETS_EXTERN void ohets_buf_reset(ohets_buf *b); /* len = 0, keeps the allocation */
+OHETS_EXTERN int ohets_buf_append(ohets_buf *b, const void *p, size_t n);
+OHETS_EXTERN int ohets_buf_puts(ohets_buf *b, const char *s);
+OHETS_EXTERN int ohets_buf_putc(ohets_buf *b, char c);
+OHETS_EXTERN int ohets_buf_printf(ohets_buf *b, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* v in decimal, zero-padded to at least width digits (at most 20),
+ * NUL-terminated; returns the number of digits written.  dst holds 21
+ * bytes, or width + 1 when v < 10^width is known.  No printf and no locale:
+ * the core writes an answer's numbers with it, the server its log's. */
+OHETS_EXTERN size_t ohets_dec_write(char *dst, uint64_t v, unsigned width);
 
 /* ------------------------------------------------------------------ */
 /* Dates and "now".                                                    */
@@ -62,13 +79,13 @@ typedef struct ohets_now {
 } ohets_now;
 
 /* Parses CCYYMMDD (8 digits, a real calendar date). 0 or -EINVAL. */
-int ohets_date_parse_d8(const char *s, size_t n, ohets_date *out);
+OHETS_EXTERN int ohets_date_parse_d8(const char *s, size_t n, ohets_date *out);
 /* Parses YYYY-MM-DD. 0 or -EINVAL. */
-int ohets_date_parse_iso(const char *s, size_t n, ohets_date *out);
-int ohets_date_valid(ohets_date d);
-int ohets_date_cmp(ohets_date a, ohets_date b);
+OHETS_EXTERN int ohets_date_parse_iso(const char *s, size_t n, ohets_date *out);
+OHETS_EXTERN int ohets_date_valid(ohets_date d);
+OHETS_EXTERN int ohets_date_cmp(ohets_date a, ohets_date b);
 /* Adds (or subtracts) whole months, clamping the day to the month's end. */
-ohets_date ohets_date_add_months(ohets_date d, int months);
+OHETS_EXTERN ohets_date ohets_date_add_months(ohets_date d, int months);
 
 /* ------------------------------------------------------------------ */
 /* Transmission wrapper: SOH, 10-digit length, STX, payload, ETX.      */
@@ -119,12 +136,13 @@ typedef struct ohets_frame_decoder {
   int after_raw;        /* auto: the previous frame was raw */
 } ohets_frame_decoder;
 
-void ohets_frame_decoder_init(ohets_frame_decoder *d, ohets_framing mode,
-                              size_t max_frame);
-ohets_frame_status ohets_frame_next(ohets_frame_decoder *d, const uint8_t *buf,
-                                    size_t len, ohets_frame *out);
+OHETS_EXTERN void ohets_frame_decoder_init(ohets_frame_decoder *d,
+                                           ohets_framing mode, size_t max_frame);
+OHETS_EXTERN ohets_frame_status ohets_frame_next(ohets_frame_decoder *d,
+                                                 const uint8_t *buf, size_t len,
+                                                 ohets_frame *out);
 /* Appends SOH, length, STX, payload, ETX to out. */
-int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len);
+OHETS_EXTERN int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len);
 
 /* What the server may read of a request before the core runs it (for a
  * partner's connection limit): the sender (ISA06, trailing blanks dropped)
@@ -136,26 +154,26 @@ typedef struct ohets_isa_ids {
 
 /* 0 when ISA06 can be found at the start of p (out filled; the rest of
  * the ISA is not judged here), -EINVAL otherwise. */
-int ohets_isa_peek(const uint8_t *p, size_t n, ohets_isa_ids *out);
+OHETS_EXTERN int ohets_isa_peek(const uint8_t *p, size_t n, ohets_isa_ids *out);
 
 /* ------------------------------------------------------------------ */
 /* HETS proprietary error record (DESIGN §3.2).                        */
 
 /* Plain-English text of a HETS error code, or NULL when unknown. */
-const char *ohets_hets_error_text(const char *code);
+OHETS_EXTERN const char *ohets_hets_error_text(const char *code);
 /* Writes the fixed-position record.  trace may be NULL (blanks). */
-int ohets_hets_error_write(ohets_buf *out, const char *code, const char *trace,
-                           const ohets_now *now);
+OHETS_EXTERN int ohets_hets_error_write(ohets_buf *out, const char *code,
+                                        const char *trace, const ohets_now *now);
 
 /* ------------------------------------------------------------------ */
 /* Identifier checks.                                                  */
 
 /* 1 when s (n bytes) has the MBI shape of DESIGN §5, else 0. */
-int ohets_mbi_valid(const char *s, size_t n);
+OHETS_EXTERN int ohets_mbi_valid(const char *s, size_t n);
 /* 1 when s is 10 digits with a good check digit (Luhn over 80840+NPI). */
-int ohets_npi_valid(const char *s, size_t n);
+OHETS_EXTERN int ohets_npi_valid(const char *s, size_t n);
 /* 1 when two names are equal ignoring case, spaces, - ' and . */
-int ohets_name_equal(const char *a, size_t an, const char *b, size_t bn);
+OHETS_EXTERN int ohets_name_equal(const char *a, size_t an, const char *b, size_t bn);
 
 /* ------------------------------------------------------------------ */
 /* Beneficiary record: what the store hands the core.  Fixed capacity  */
@@ -296,7 +314,7 @@ typedef enum ohets_answer {
   OHETS_ANSWER_HETS
 } ohets_answer;
 
-const char *ohets_answer_name(ohets_answer a); /* "271", "999", "TA1", "HETS" */
+OHETS_EXTERN const char *ohets_answer_name(ohets_answer a); /* "271", "999", "TA1", "HETS" */
 
 #define OHETS_MAX_AAA 32
 
@@ -326,8 +344,81 @@ typedef struct ohets_outcome {
  * wrapper) to out and fills outcome.  Returns 0 whenever an answer was
  * written, whatever its kind; a negative errno only when none could be
  * (-ENOMEM, -ENOBUFS). */
-int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
-                  ohets_buf *out, ohets_outcome *outcome);
+OHETS_EXTERN int ohets_respond(const uint8_t *req, size_t len,
+                               const ohets_request_ctx *ctx, ohets_buf *out,
+                               ohets_outcome *outcome);
+
+/* ------------------------------------------------------------------ */
+/* Checking a 270 without answering it: the structural stages of       */
+/* ohets_respond (reader, envelope, 005010X279A1 validation), no       */
+/* lookup, no partner rules, no request checks of DESIGN §5.           */
+
+/* One error a 999 reports: its IK3 and, when element > 0, its IK4. */
+typedef struct ohets_ack_error {
+  char segment[4];      /* IK301: segment ID */
+  uint32_t position;    /* IK302: position in the set (ST = 1) */
+  char loop[7];         /* IK303: loop ID, "" outside a loop */
+  char segment_code[4]; /* IK304: segment syntax error code */
+  unsigned element;     /* IK401-1: element position, 0 when none */
+  char element_code[4]; /* IK403: element syntax error code, "" when none */
+} ohets_ack_error;
+
+typedef struct ohets_validation {
+  /* What ohets_respond would answer on these grounds: OHETS_ANSWER_271
+   * when the interchange is one valid 270; HETS when no readable ISA
+   * (hets_code); TA1 for an envelope error (ta1_code); 999 otherwise. */
+  ohets_answer answer;
+  char hets_code[9];
+  char ta1_code[4];
+  char ack_code;         /* AK901 of the 999: 'A', 'P' or 'R'; 0 otherwise */
+  unsigned n_errors;     /* errors (IK3) the 999 reports, all sets */
+  ohets_ack_error first; /* the first of them, when n_errors > 0 */
+} ohets_validation;
+
+/* Checks one payload as ohets_respond would before it looks anything up.
+ * 0 with *out filled (whatever the verdict), or -ENOMEM. */
+OHETS_EXTERN int ohets_validate_270(const uint8_t *req, size_t len,
+                                    ohets_validation *out);
+
+/* ------------------------------------------------------------------ */
+/* Reading X12: an interchange split into segments and elements, for   */
+/* tools that decode answers.  Views only: the bytes given must        */
+/* outlive the document.                                               */
+
+typedef struct ohets_x12_doc ohets_x12_doc;
+
+typedef struct ohets_x12_delims {
+  char element;    /* ISA byte 3 */
+  char repetition; /* ISA11 */
+  char component;  /* ISA16 */
+  char segment;    /* ISA byte 105 */
+} ohets_x12_delims;
+
+/* Reads p (a 106-byte ISA first; CR and LF after a terminator skipped).
+ * 0, -EINVAL (no readable ISA), -E2BIG (too many segments or elements),
+ * -ENOMEM. */
+OHETS_EXTERN int ohets_x12_read(const char *p, size_t n, ohets_x12_doc **out);
+OHETS_EXTERN void ohets_x12_doc_free(ohets_x12_doc *x);
+OHETS_EXTERN ohets_x12_delims ohets_x12_delims_of(const ohets_x12_doc *x);
+/* Number of segments, the ISA included. */
+OHETS_EXTERN size_t ohets_x12_segments(const ohets_x12_doc *x);
+/* Element i (0 = the segment ID) of segment seg (0 = the ISA); absent
+ * reads as empty.  Its bytes (not NUL-terminated), *len set. */
+OHETS_EXTERN const char *ohets_x12_element(const ohets_x12_doc *x, size_t seg,
+                                           unsigned i, size_t *len);
+/* 1 when that element equals v exactly (i = 0: the segment is a v). */
+OHETS_EXTERN int ohets_x12_element_is(const ohets_x12_doc *x, size_t seg,
+                                      unsigned i, const char *v);
+/* Copies that element into dst (size dstsz > 0, NUL-terminated,
+ * truncated to fit); returns the element's whole length. */
+OHETS_EXTERN size_t ohets_x12_element_copy(const ohets_x12_doc *x, size_t seg,
+                                           unsigned i, char *dst, size_t dstsz);
+/* Sub-field k (0-based) of p[0..n) split on sep (a component or
+ * repetition separator); absent reads as empty; *len set. */
+OHETS_EXTERN const char *ohets_x12_split(const char *p, size_t n, char sep,
+                                         unsigned k, size_t *len);
+/* Number of sep-separated fields in p[0..n) (1 for an empty string). */
+OHETS_EXTERN unsigned ohets_x12_count(const char *p, size_t n, char sep);
 
 #ifdef __cplusplus
 }

@@ -218,7 +218,7 @@ int ohets_frame_wrap(ohets_buf *out, const uint8_t *payload, size_t len) {
     return -ENOBUFS;
   char header[WRAP_HEADER_LEN + 1];
   header[0] = OHETS_FRAME_SOH;
-  ohets__dec(header + 1, len, 10); /* ten digits (len <= WRAP_LENGTH_MAX) */
+  ohets_dec_write(header + 1, len, 10); /* ten digits (len <= WRAP_LENGTH_MAX) */
   header[11] = OHETS_FRAME_STX;
   size_t before = out->len;
   int rc = ohets_buf_append(out, header, WRAP_HEADER_LEN);

@@ -44,6 +44,16 @@ static int answer_hets(ohets_buf *out, ohets_outcome *o, const char *code,
   return ohets_hets_error_write(out, code, trace[0] ? trace : NULL, &ctx->now);
 }
 
+/* The HETS code for a payload the reader refused, NULL for any other
+ * result of ohets__x12_parse. */
+static const char *unreadable_code(int parse_rc) {
+  if (parse_rc == -EINVAL)
+    return "HTS00004"; /* no readable ISA */
+  if (parse_rc == -E2BIG)
+    return "HTS00002"; /* more segments than any single 270 could hold */
+  return NULL;
+}
+
 /* Everything a request needs besides the input and output; heap-allocated
  * once per call because the parsed request and the record are large. */
 typedef struct respond_work {
@@ -110,12 +120,9 @@ int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
   ohets__ack_clear(&k->ack);
   memset(&k->verdict, 0, sizeof *k - offsetof(respond_work, verdict));
   int rc = ohets__x12_parse(&k->x, (const char *)req, len);
-  if (rc == -EINVAL) {
-    rc = answer_hets(out, o, "HTS00004", trace, ctx);
-    goto done;
-  }
-  if (rc == -E2BIG) { /* more segments than any single 270 could hold */
-    rc = answer_hets(out, o, "HTS00002", trace, ctx);
+  const char *unreadable = unreadable_code(rc);
+  if (unreadable != NULL) {
+    rc = answer_hets(out, o, unreadable, trace, ctx);
     goto done;
   }
   if (rc != 0)
@@ -148,6 +155,73 @@ int ohets_respond(const uint8_t *req, size_t len, const ohets_request_ctx *ctx,
 done:
   if (rc != 0)
     out->len = mark; /* never hand back half an answer */
+  ohets__x12_free(&k->x);
+  ohets__free(k);
+  return rc;
+}
+
+/* ------------------------------------------------------------------ */
+/* ohets_validate_270: the stages above up to the 999, nothing looked   */
+/* up.                                                                  */
+
+typedef struct validate_work {
+  ohets__x12 x;
+  ohets__env env;
+  ohets__270 req;
+  ohets__ack ack;
+} validate_work;
+
+/* Counts the 999's errors and copies the first one out. */
+static void summarize_ack(const ohets__ack *ack, ohets_validation *out) {
+  out->ack_code = ack->ak901;
+  for (unsigned i = 0; i < ack->n_set; i++) {
+    for (unsigned j = 0; j < ack->set[i].n_err; j++) {
+      const ohets__ack_error *e = &ack->set[i].err[j];
+      if (out->n_errors++ > 0)
+        continue;
+      ohets_ack_error *f = &out->first;
+      ohets__copy(f->segment, sizeof f->segment, e->seg_id);
+      f->position = e->seg_pos;
+      ohets__copy(f->loop, sizeof f->loop, e->loop);
+      ohets__copy(f->segment_code, sizeof f->segment_code, e->ik304);
+      f->element = e->elem_pos;
+      if (e->elem_pos > 0)
+        ohets__copy(f->element_code, sizeof f->element_code, e->ik403);
+    }
+  }
+}
+
+int ohets_validate_270(const uint8_t *req, size_t len, ohets_validation *out) {
+  memset(out, 0, sizeof *out);
+  validate_work *k = ohets__malloc(sizeof *k);
+  if (k == NULL)
+    return -ENOMEM;
+  memset(k, 0, offsetof(validate_work, ack));
+  ohets__ack_clear(&k->ack);
+  int rc = ohets__x12_parse(&k->x, (const char *)req, len);
+  const char *unreadable = unreadable_code(rc);
+  if (unreadable != NULL) {
+    out->answer = OHETS_ANSWER_HETS;
+    ohets__copy(out->hets_code, sizeof out->hets_code, unreadable);
+    rc = 0;
+    goto done;
+  }
+  if (rc != 0)
+    goto done;
+  const char *ta1 = ohets__envelope_check(&k->x, &k->env);
+  if (ta1 != NULL) {
+    out->answer = OHETS_ANSWER_TA1;
+    ohets__copy(out->ta1_code, sizeof out->ta1_code, ta1);
+    goto done;
+  }
+  rc = ohets__validate_270(&k->x, &k->env, &k->req, &k->ack);
+  if (rc < 0)
+    goto done;
+  out->answer = rc == 1 ? OHETS_ANSWER_999 : OHETS_ANSWER_271;
+  if (rc == 1)
+    summarize_ack(&k->ack, out);
+  rc = 0;
+done:
   ohets__x12_free(&k->x);
   ohets__free(k);
   return rc;

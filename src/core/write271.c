@@ -47,7 +47,7 @@ static void fmt_hundredths(int64_t v, char dst[32]) {
   unsigned frac = (unsigned)(u % 100);
   size_t k = 0;
   if (u / 100 != 0 || frac == 0)
-    k = ohets__dec(dst, u / 100, 1);
+    k = ohets_dec_write(dst, u / 100, 1);
   if (frac != 0) {
     dst[k++] = '.';
     dst[k++] = (char)('0' + frac / 10);
@@ -290,7 +290,7 @@ static void days_left(out271 *o, const char *eb01, const char *stc,
     return;
   if (per_day_cents >= 0)
     fmt_hundredths(per_day_cents, amt);
-  ohets__dec(qty, (uint64_t)days, 1); /* days >= 0 here */
+  ohets_dec_write(qty, (uint64_t)days, 1); /* days >= 0 here */
   ohets__w_seg(o->w, "EB", eb01, "IND", stc, "MA", "", eb06, amt, "", "DY", qty,
                NULL);
 }
@@ -562,10 +562,10 @@ void ohets__write_271(ohets__w *w, const ohets__270 *req, const ohets__env *env,
   unsigned first = w->count;
   char st02[12], date[9], time[5], trace[12], count[12];
 
-  ohets__dec(st02, st_control % 1000000000u, 4);
+  ohets_dec_write(st02, st_control % 1000000000u, 4);
   ohets__d8(ctx->now.date, date);
-  ohets__dec(time, ctx->now.hour % 100u, 2);
-  ohets__dec(time + 2, ctx->now.minute % 100u, 2);
+  ohets_dec_write(time, ctx->now.hour % 100u, 2);
+  ohets_dec_write(time + 2, ctx->now.minute % 100u, 2);
   ohets__w_seg(w, "ST", "271", st02, "005010X279A1", NULL);
   ohets__w_seg(w, "BHT", "0022", "11", req->bht03, date, time, NULL);
 
@@ -593,12 +593,12 @@ void ohets__write_271(ohets__w *w, const ohets__270 *req, const ohets__env *env,
   for (unsigned i = 0; i < req->n_trn && i < OHETS__MAX_TRN; i++)
     ohets__w_seg(w, "TRN", "2", req->trn[i].ref, req->trn[i].orig,
                  req->trn[i].supp, NULL);
-  ohets__dec(trace, ctx->control_number % 1000000000u, 9);
+  ohets_dec_write(trace, ctx->control_number % 1000000000u, 9);
   ohets__w_seg(w, "TRN", "1", trace, CMS_TRN_ORIGINATOR, NULL);
   collect_stc(&o);
   subscriber(&o);
 
 trailer:
-  ohets__dec(count, w->count - first + 1, 1);
+  ohets_dec_write(count, w->count - first + 1, 1);
   ohets__w_seg(w, "SE", count, st02, NULL);
 }

@@ -157,10 +157,7 @@ void ohets__w_iea(ohets__w *w, unsigned groups, const ohets_request_ctx *ctx);
 
 /* Formats d as CCYYMMDD into dst[9]. */
 void ohets__d8(ohets_date d, char dst[9]);
-/* v in decimal, zero-padded to at least `width` digits (at most 20),
- * NUL-terminated (dst holds 21 bytes, or width + 1 when v < 10^width);
- * returns the length.  The hot paths' snprintf. */
-size_t ohets__dec(char *dst, uint64_t v, unsigned width);
+/* Numbers are written with the public ohets_dec_write (openhets.h). */
 /* Bounded copy: at most size - 1 bytes of src, always NUL-terminated. */
 void ohets__copy(char *dst, size_t size, const char *src);
 

@@ -125,7 +125,7 @@ static void pad(char *dst, const char *src, size_t width) {
   dst[width] = '\0';
 }
 
-size_t ohets__dec(char *dst, uint64_t v, unsigned width) {
+size_t ohets_dec_write(char *dst, uint64_t v, unsigned width) {
   char rev[20];
   unsigned n = 0;
   do {
@@ -190,19 +190,19 @@ void ohets__w_isa(ohets__w *w, const ohets__env *req,
   ISA_FIELD("CMS", 15);
   ISA_FIELD(q_receiver, 2);
   ISA_FIELD(req->isa06[0] ? req->isa06 : "UNKNOWN", 15);
-  ohets__dec(p, ctx->now.date.year % 100u, 2);
-  ohets__dec(p + 2, ctx->now.date.month % 100u, 2);
-  ohets__dec(p + 4, ctx->now.date.day % 100u, 2);
+  ohets_dec_write(p, ctx->now.date.year % 100u, 2);
+  ohets_dec_write(p + 2, ctx->now.date.month % 100u, 2);
+  ohets_dec_write(p + 4, ctx->now.date.day % 100u, 2);
   p += 6;
   *p++ = e;
-  ohets__dec(p, ctx->now.hour % 100u, 2);
-  ohets__dec(p + 2, ctx->now.minute % 100u, 2);
+  ohets_dec_write(p, ctx->now.hour % 100u, 2);
+  ohets_dec_write(p + 2, ctx->now.minute % 100u, 2);
   p += 4;
   *p++ = e;
   *p++ = w->d.repetition;
   *p++ = e;
   ISA_FIELD("00501", 5);
-  ohets__dec(p, (unsigned)(ctx->control_number % 1000000000u), 9);
+  ohets_dec_write(p, (unsigned)(ctx->control_number % 1000000000u), 9);
   p += 9;
   *p++ = e;
   ISA_FIELD("0", 1);
@@ -225,10 +225,10 @@ void ohets__w_gs(ohets__w *w, const ohets__env *req,
                  const char *version) {
   char date[9], time[5], ctl[10];
   ohets__d8(ctx->now.date, date);
-  ohets__dec(time, ctx->now.hour % 100u, 2);
-  ohets__dec(time + 2, ctx->now.minute % 100u, 2);
+  ohets_dec_write(time, ctx->now.hour % 100u, 2);
+  ohets_dec_write(time + 2, ctx->now.minute % 100u, 2);
   time[4] = '\0';
-  ohets__dec(ctl, ctx->control_number % 1000000000u, 1);
+  ohets_dec_write(ctl, ctx->control_number % 1000000000u, 1);
   ohets__w_seg(w, "GS", functional_id, req->gs03[0] ? req->gs03 : "CMS",
                req->gs02[0] ? req->gs02 : (req->isa06[0] ? req->isa06 : "UNKNOWN"),
                date, time, ctl, "X", version, NULL);
@@ -236,14 +236,14 @@ void ohets__w_gs(ohets__w *w, const ohets__env *req,
 
 void ohets__w_ge(ohets__w *w, unsigned sets, const ohets_request_ctx *ctx) {
   char n[12], ctl[10];
-  ohets__dec(n, sets, 1);
-  ohets__dec(ctl, ctx->control_number % 1000000000u, 1);
+  ohets_dec_write(n, sets, 1);
+  ohets_dec_write(ctl, ctx->control_number % 1000000000u, 1);
   ohets__w_seg(w, "GE", n, ctl, NULL);
 }
 
 void ohets__w_iea(ohets__w *w, unsigned groups, const ohets_request_ctx *ctx) {
   char n[12], ctl[10];
-  ohets__dec(n, groups, 1);
-  ohets__dec(ctl, ctx->control_number % 1000000000u, 9);
+  ohets_dec_write(n, groups, 1);
+  ohets_dec_write(ctl, ctx->control_number % 1000000000u, 9);
   ohets__w_seg(w, "IEA", n, ctl, NULL);
 }

@@ -17,11 +17,10 @@ OPENHETSD_SOURCES = \
 	src/server/slog.h src/server/slog.c \
 	src/server/mutex.h src/server/mutex.c \
 	src/server/partners_ref.h src/server/partners_ref.c \
-	src/server/now.h src/server/now.c \
-	src/tools/tool_util.h src/tools/tool_util.c
+	src/server/now.h src/server/now.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
-OPENHETSD_LIBS = libohstore.a libopenhets.a $(UV_LIBS) $(JANSSON_LIBS) \
+OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a $(UV_LIBS) $(JANSSON_LIBS) \
 	$(SQLITE_LIBS) $(CRYPTO_LIBS)
 
 bin_PROGRAMS += openhetsd

@@ -5,7 +5,7 @@
 #include <time.h>
 
 #include "server/now.h"
-#include "tools/tool_util.h"
+#include "common/common.h"
 
 void ohets_srv_now(const ohets_srv_config *cfg, ohets_now *now) {
   /* Asked once per request; the calendar part changes once a second, so
@@ -16,7 +16,7 @@ void ohets_srv_now(const ohets_srv_config *cfg, ohets_now *now) {
   struct timespec ts;
   clock_gettime(CLOCK_REALTIME, &ts);
   if (ts.tv_sec != sec) { /* cfg never changes after startup */
-    (void)ohets_tool_now_at(cfg->today[0] ? cfg->today : NULL, &ts, &cached);
+    (void)ohets_common_now_at(cfg->today[0] ? cfg->today : NULL, &ts, &cached);
     sec = ts.tv_sec;
   }
   *now = cached;

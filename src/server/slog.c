@@ -31,7 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/x12.h" /* ohets__dec */
+#include "openhets/openhets.h" /* ohets_dec_write */
 #include "server/config.h" /* OHETS_SRV_PROG */
 #include "server/mutex.h"
 #include "server/slog.h"
@@ -104,7 +104,7 @@ void ohets_srv_ts(char *buf, size_t n) {
   }
   memcpy(buf, prefix, plen);
   buf[plen] = '.';
-  ohets__dec(buf + plen + 1, (uint64_t)(ts.tv_nsec / 1000000), 3);
+  ohets_dec_write(buf + plen + 1, (uint64_t)(ts.tv_nsec / 1000000), 3);
   memcpy(buf + plen + 4, "Z", 2);
 }
 
@@ -140,7 +140,7 @@ static void l_putc(log_line *l, char c) { l_put(l, &c, 1); }
 
 static void l_u64(log_line *l, uint64_t v, unsigned width) {
   char digits[24];
-  l_put(l, digits, ohets__dec(digits, v, width));
+  l_put(l, digits, ohets_dec_write(digits, v, width));
 }
 
 /* A JSON string (or null for ""): the fields come from the request, so any

@@ -12,9 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "openhets/openhets.h"
 #include "store/store.h"
-#include "tools/tool_util.h"
 
 #define PROG "hets-db"
 #define EXIT_USAGE 2
@@ -36,7 +36,7 @@ static void usage(FILE *f) {
 }
 
 /* One clear line on stderr: "PROG: what was wrong". */
-#define err_line(...) ohets_tool_err(PROG, __VA_ARGS__)
+#define err_line(...) ohets_common_err(PROG, __VA_ARGS__)
 
 /* Whole-string unsigned decimal (or 0x hex); 0 or -EINVAL. */
 static int parse_u64(const char *s, uint64_t *out) {

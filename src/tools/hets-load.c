@@ -32,10 +32,10 @@
 #include <jansson.h>
 #include <uv.h>
 
+#include "common/common.h"
 #include "openhets/openhets.h"
 #include "tools/load_hist.h"
 #include "tools/load_req.h"
-#include "tools/tool_util.h"
 
 #define PROG "hets-load"
 #define EXIT_FAILED 1
@@ -84,7 +84,7 @@ static void on_signal(int sig) {
 }
 
 /* One clear line on stderr: "PROG: what was wrong". */
-#define err_line(...) ohets_tool_err(PROG, __VA_ARGS__)
+#define err_line(...) ohets_common_err(PROG, __VA_ARGS__)
 
 /* ---------------------------------------------------------------- state */
 
@@ -1171,7 +1171,7 @@ static int build_requests(const load_cfg *cfg, ohets_load_reqs *reqs) {
   b.unwrapped = cfg->unwrapped;
   memcpy(b.mix, cfg->mix, sizeof b.mix);
   b.pool = 1000;
-  if (ohets_tool_now(NULL, &b.now) != 0)
+  if (ohets_common_now(NULL, &b.now) != 0)
     return -EINVAL;
   int rc;
   if (cfg->nfiles > 0)

@@ -7,11 +7,10 @@ bin_PROGRAMS += hets-load
 hets_load_SOURCES = \
 	src/tools/hets-load.c \
 	src/tools/load_hist.h src/tools/load_hist.c \
-	src/tools/load_req.h src/tools/load_req.c \
-	src/tools/tool_util.h src/tools/tool_util.c
+	src/tools/load_req.h src/tools/load_req.c
 hets_load_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 hets_load_LDFLAGS = $(PTHREAD_CFLAGS)
-hets_load_LDADD = libohstore.a libopenhets.a $(UV_LIBS) $(SQLITE_LIBS) \
+hets_load_LDADD = libohcommon.a libohstore.a libopenhets.a $(UV_LIBS) $(SQLITE_LIBS) \
 	$(JANSSON_LIBS) -lm
 
 check_PROGRAMS += tests/unit/test_load_hist

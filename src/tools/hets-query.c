@@ -21,10 +21,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/req270.h"
+#include "common/common.h"
 #include "openhets/openhets.h"
 #include "tools/query.h"
-#include "tools/tool_util.h"
 
 #define PROG "hets-query"
 #define MAX_FILE (64u * 1024 * 1024)   /* the server's own ceiling */
@@ -194,7 +193,7 @@ static unsigned control_number(void) {
 
 static int build_270(const options *o, ohets_buf *out) {
   ohets_now now;
-  ohets_tool_now(NULL, &now);
+  ohets_common_now(NULL, &now);
   unsigned ctl = control_number();
   char d8[9], yymmdd[7], hhmm[5], date[18], stc[300];
   snprintf(d8, sizeof d8, "%04d%02u%02u", now.date.year % 10000u, now.date.month % 100u,
@@ -240,103 +239,88 @@ static int build_270(const options *o, ohets_buf *out) {
 }
 
 /* The option behind a 999 error in the built 270, or NULL. */
-static const char *option_behind(const ohets__ack_error *e) {
-  if (strcmp(e->seg_id, "DMG") == 0)
+static const char *option_behind(const ohets_ack_error *e) {
+  if (strcmp(e->segment, "DMG") == 0)
     return "--dob";
-  if (strcmp(e->seg_id, "DTP") == 0)
+  if (strcmp(e->segment, "DTP") == 0)
     return "--date";
-  if (strcmp(e->seg_id, "EQ") == 0)
+  if (strcmp(e->segment, "EQ") == 0)
     return "--stc";
-  if (strcmp(e->seg_id, "NM1") == 0 && strcmp(e->loop, "2100B") == 0)
-    return e->elem_pos == 9 ? "--npi" : "--provider";
-  if (strcmp(e->seg_id, "NM1") == 0 && strcmp(e->loop, "2100C") == 0)
-    return e->elem_pos == 3 ? "--last" : e->elem_pos == 4 ? "--first" : "--mbi";
-  if (strcmp(e->seg_id, "GS") == 0)
+  if (strcmp(e->segment, "NM1") == 0 && strcmp(e->loop, "2100B") == 0)
+    return e->element == 9 ? "--npi" : "--provider";
+  if (strcmp(e->segment, "NM1") == 0 && strcmp(e->loop, "2100C") == 0)
+    return e->element == 3 ? "--last" : e->element == 4 ? "--first" : "--mbi";
+  if (strcmp(e->segment, "GS") == 0)
     return "--submitter";
   return NULL;
 }
 
-/* Runs the core's own reader, envelope check and 270 validator over the
- * built request (the same stages the server runs before answering).  On a
- * problem writes one line naming where it is (never the values) and
- * returns -EINVAL. */
+/* One line naming where the 999's first error is, never the values. */
+static void report_999(const ohets_validation *v) {
+  const ohets_ack_error *e = &v->first;
+  if (v->n_errors == 0) {
+    fprintf(stderr, PROG ": the 270 built from the options fails validation (999 %c)\n",
+            v->ack_code ? v->ack_code : '?');
+    return;
+  }
+  const char *t3 = ohets_query_ik3_text(e->segment_code);
+  fprintf(stderr, PROG ": the 270 built from the options fails validation: segment %s"
+                  "%s%s: %s",
+          e->segment, e->loop[0] ? " in loop " : "", e->loop, t3 ? t3 : e->segment_code);
+  if (e->element > 0) {
+    const char *t4 = ohets_query_ik4_text(e->element_code);
+    fprintf(stderr, ", element %s%02u: %s", e->segment, e->element,
+            t4 ? t4 : e->element_code);
+  }
+  const char *opt = option_behind(e);
+  if (opt != NULL)
+    fprintf(stderr, " (check %s)", opt);
+  fputc('\n', stderr);
+}
+
+/* Runs the core's own checks over the built request (the stages the
+ * server runs before it looks anything up).  On a problem writes one line
+ * naming where it is (never the values) and returns -EINVAL. */
 static int validate_built(const ohets_buf *req) {
-  int rc = -EINVAL;
-  ohets__x12 x;
-  ohets__env env;
-  ohets__270 *parsed = calloc(1, sizeof *parsed);
-  ohets__ack *ack = calloc(1, sizeof *ack);
-  memset(&x, 0, sizeof x);
-  if (parsed == NULL || ack == NULL) {
-    fprintf(stderr, PROG ": out of memory\n");
-    rc = -ENOMEM;
-    goto done;
+  ohets_validation v;
+  int rc = ohets_validate_270(req->data, req->len, &v);
+  if (rc != 0) {
+    fprintf(stderr, PROG ": cannot validate the 270: %s\n", strerror(-rc));
+    return rc;
   }
-  if (ohets__x12_parse(&x, (const char *)req->data, req->len) != 0) {
+  switch (v.answer) {
+  case OHETS_ANSWER_271:
+    return 0;
+  case OHETS_ANSWER_HETS:
     fprintf(stderr, PROG ": the 270 built from the options cannot be read as X12\n");
-    goto done;
-  }
-  const char *ta1 = ohets__envelope_check(&x, &env);
-  if (ta1 != NULL) {
-    const char *t = ohets_query_ta1_text(ta1);
+    break;
+  case OHETS_ANSWER_TA1: {
+    const char *t = ohets_query_ta1_text(v.ta1_code);
     fprintf(stderr, PROG ": the 270 built from the options has a bad envelope: TA105 %s %s\n",
-            ta1, t ? t : "");
-    goto done;
+            v.ta1_code, t ? t : "");
+    break;
   }
-  int v = ohets__validate_270(&x, &env, parsed, ack);
-  if (v < 0) {
-    fprintf(stderr, PROG ": cannot validate the 270: %s\n", strerror(-v));
-    rc = v;
-    goto done;
+  case OHETS_ANSWER_999:
+    report_999(&v);
+    break;
   }
-  if (v == 1) {
-    const ohets__ack_error *e = NULL;
-    for (unsigned i = 0; i < ack->n_set && e == NULL; i++)
-      if (ack->set[i].n_err > 0)
-        e = &ack->set[i].err[0];
-    if (e != NULL) {
-      const char *t3 = ohets_query_ik3_text(e->ik304);
-      fprintf(stderr, PROG ": the 270 built from the options fails validation: segment %s"
-                      "%s%s: %s",
-              e->seg_id, e->loop[0] ? " in loop " : "", e->loop, t3 ? t3 : e->ik304);
-      if (e->elem_pos > 0) {
-        const char *t4 = ohets_query_ik4_text(e->ik403);
-        fprintf(stderr, ", element %s%02u: %s", e->seg_id, e->elem_pos, t4 ? t4 : e->ik403);
-      }
-      const char *opt = option_behind(e);
-      if (opt != NULL)
-        fprintf(stderr, " (check %s)", opt);
-      fputc('\n', stderr);
-    } else {
-      fprintf(stderr, PROG ": the 270 built from the options fails validation (999 %c)\n",
-              ack->ak901 ? ack->ak901 : '?');
-    }
-    goto done;
-  }
-  rc = 0;
-done:
-  ohets__x12_free(&x);
-  free(parsed);
-  free(ack);
-  return rc;
+  return -EINVAL;
 }
 
 /* The MBI (2100C NM109) of a request read from FILE, for --json. */
 static void mbi_of_request(const ohets_buf *req, char *dst, size_t n) {
-  ohets__x12 x;
-  memset(&x, 0, sizeof x);
+  ohets_x12_doc *x = NULL;
   dst[0] = '\0';
-  if (req->len > 0 && ohets__x12_parse(&x, (const char *)req->data, req->len) == 0) {
-    for (size_t i = 0; i < x.nsegs; i++) {
-      const ohets__seg *s = &x.segs[i];
-      if (ohets__seg_is(&x, s, "NM1") && ohets__el_eq(&x, s, 1, "IL") &&
-          ohets__el_eq(&x, s, 8, "MI")) {
-        ohets__el_copy(&x, s, 9, dst, n);
-        break;
-      }
+  if (req->len == 0 || ohets_x12_read((const char *)req->data, req->len, &x) != 0)
+    return;
+  for (size_t s = 0; s < ohets_x12_segments(x); s++) {
+    if (ohets_x12_element_is(x, s, 0, "NM1") && ohets_x12_element_is(x, s, 1, "IL") &&
+        ohets_x12_element_is(x, s, 8, "MI")) {
+      ohets_x12_element_copy(x, s, 9, dst, n);
+      break;
     }
   }
-  ohets__x12_free(&x);
+  ohets_x12_doc_free(x);
 }
 
 /* ------------------------------------------------------------------ */
@@ -626,7 +610,7 @@ int main(int argc, char **argv) {
       fprintf(stderr, PROG ": %s: %s\n", o.file, err_text(errno));
       goto done;
     }
-    rc = ohets_tool_read_all(f, &req);
+    rc = ohets_common_read_all(f, &req);
     if (f != stdin)
       fclose(f);
     if (rc != 0) {

@@ -3,10 +3,9 @@
 # (with hets-db to build the fixture store), so it needs both built.
 bin_PROGRAMS += hets-query
 hets_query_SOURCES = src/tools/hets-query.c src/tools/query.h \
-	src/tools/query_decode.c src/tools/query_summary.c src/tools/query_codes.c \
-	src/tools/tool_util.h src/tools/tool_util.c
+	src/tools/query_decode.c src/tools/query_summary.c src/tools/query_codes.c
 hets_query_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-hets_query_LDADD = libopenhets.a $(JANSSON_LIBS)
+hets_query_LDADD = libohcommon.a libopenhets.a $(JANSSON_LIBS)
 
 TESTS += tests/tools/query_test.sh
 EXTRA_DIST += tests/tools/query_test.sh

@@ -9,10 +9,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "openhets/openhets.h"
 #include "store/partners.h"
 #include "store/store.h"
-#include "tools/tool_util.h"
 
 #define PROG "hets-respond"
 #define MAX_INPUT (16u * 1024 * 1024)
@@ -58,13 +58,13 @@ int main(int argc, char **argv) {
     }
   }
   if (argc - optind > 1) {
-    ohets_tool_err(PROG, "one input file at most (got %d)", argc - optind);
+    ohets_common_err(PROG, "one input file at most (got %d)", argc - optind);
     return 2;
   }
   ohets_request_ctx ctx;
   memset(&ctx, 0, sizeof ctx);
-  if (ohets_tool_now(today, &ctx.now) != 0) {
-    ohets_tool_err(PROG, "--today: not a date YYYY-MM-DD");
+  if (ohets_common_now(today, &ctx.now) != 0) {
+    ohets_common_err(PROG, "--today: not a date YYYY-MM-DD");
     return 2;
   }
 
@@ -82,26 +82,26 @@ int main(int argc, char **argv) {
     name = argv[optind];
     f = fopen(name, "rb");
     if (f == NULL) {
-      ohets_tool_err(PROG, "%s: %s", name, strerror(errno));
+      ohets_common_err(PROG, "%s: %s", name, strerror(errno));
       goto done;
     }
   }
-  int rc = ohets_tool_read_all(f, &in);
+  int rc = ohets_common_read_all(f, &in);
   if (f != stdin)
     fclose(f);
   if (rc != 0) {
-    ohets_tool_err(PROG, "%s: %s", name,
-                   rc == -ENOBUFS ? "larger than 16 MiB" : strerror(-rc));
+    ohets_common_err(PROG, "%s: %s", name,
+                     rc == -ENOBUFS ? "larger than 16 MiB" : strerror(-rc));
     goto done;
   }
   if (ohets_store_open(&store, db, OHETS_STORE_READONLY, err, sizeof err) != 0) {
-    ohets_tool_err(PROG, "%s", err);
+    ohets_common_err(PROG, "%s", err);
     goto done;
   }
   ohets_partners pt = {partner_allowed, partner_npi, NULL};
   if (partners_path != NULL) {
     if (ohets_partners_load(partners_path, &partners, err, sizeof err) != 0) {
-      ohets_tool_err(PROG, "%s", err);
+      ohets_common_err(PROG, "%s", err);
       goto done;
     }
     pt.ctx = partners;
@@ -116,11 +116,11 @@ int main(int argc, char **argv) {
   rc = ohets_respond(in.data ? in.data : (const uint8_t *)"", in.len, &ctx, &out,
                      &outcome);
   if (rc != 0) {
-    ohets_tool_err(PROG, "no answer could be made: %s", strerror(-rc));
+    ohets_common_err(PROG, "no answer could be made: %s", strerror(-rc));
     goto done;
   }
   if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
-    ohets_tool_err(PROG, "stdout: %s", strerror(errno));
+    ohets_common_err(PROG, "stdout: %s", strerror(errno));
     goto done;
   }
   status = 0;

@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common/common.h"
 #include "store/store.h"
-#include "tools/tool_util.h"
 
 #define MAX_FILE_BYTES (1u << 20)
 #define MAX_REQ_BYTES 8192
@@ -62,7 +62,7 @@ int ohets_load_reqs_from_files(ohets_load_reqs *out, char *const *files, size_t 
       goto done;
     }
     ohets_buf_reset(&data);
-    rc = ohets_tool_read_all(f, &data);
+    rc = ohets_common_read_all(f, &data);
     fclose(f);
     /* An empty payload is a fair test of a wrapped server; unwrapped it
      * would be nothing at all. */

@@ -1,6 +1,6 @@
 /* Decodes one HETS answer into the JSON document of docs/hets-query.md.
  *
- * X12 answers are read with the core's reader (segments and elements, not
+ * X12 answers are read with the core's public reader (segments and elements, not
  * text matching); the walk keeps track of the HL level and of the 2110
  * benefit and 2120 entity loops, so each segment lands in the object it
  * belongs to.  Afterwards each benefit (EB) is filed under the category a
@@ -11,7 +11,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/x12.h"
 #include "openhets/openhets.h"
 #include "tools/query.h"
 
@@ -70,7 +69,8 @@ static const char *get_s(const json_t *o, const char *key) {
 /* Element access.                                                     */
 
 typedef struct walk {
-  const ohets__x12 *x;
+  const ohets_x12_doc *x;
+  ohets_x12_delims d;
   json_t *doc;
   char level;        /* HL level: 'A' source, 'B' receiver, 'C' subscriber, 'D' dependent */
   char loop[6];      /* loop of the segment being read, e.g. "2100C" */
@@ -83,23 +83,28 @@ typedef struct walk {
   json_t *error;     /* current IK3 */
 } walk;
 
+/* 1 when segment s is an id segment. */
+static int seg_is(const ohets_x12_doc *x, size_t s, const char *id) {
+  return ohets_x12_element_is(x, s, 0, id);
+}
+
 /* Element i of s as a NUL-terminated string (truncated to VAL_MAX). */
-static const char *el(const walk *w, const ohets__seg *s, unsigned i,
+static const char *el(const walk *w, size_t s, unsigned i,
                       char buf[VAL_MAX]) {
-  ohets__el_copy(w->x, s, i, buf, VAL_MAX);
+  ohets_x12_element_copy(w->x, s, i, buf, VAL_MAX);
   return buf;
 }
 
 static void put_el(const walk *w, json_t *o, const char *key,
-                   const ohets__seg *s, unsigned i) {
+                   size_t s, unsigned i) {
   size_t n;
-  const char *p = ohets__el(w->x, s, i, &n);
+  const char *p = ohets_x12_element(w->x, s, i, &n);
   if (n > 0)
     json_object_set_new(o, key, str_n(p, n));
 }
 
 static void put_int_el(const walk *w, json_t *o, const char *key,
-                       const ohets__seg *s, unsigned i) {
+                       size_t s, unsigned i) {
   char b[VAL_MAX];
   el(w, s, i, b);
   char *end;
@@ -110,7 +115,7 @@ static void put_int_el(const walk *w, json_t *o, const char *key,
 }
 
 static void put_num_el(const walk *w, json_t *o, const char *key,
-                       const ohets__seg *s, unsigned i) {
+                       size_t s, unsigned i) {
   char b[VAL_MAX];
   el(w, s, i, b);
   char *end;
@@ -137,13 +142,13 @@ static json_t *iso_date(const char *p, size_t n) {
 
 /* A DTP segment as {"qualifier", "date"} (D8) or {"qualifier", "start",
  * "end"} (RD8). */
-static json_t *dtp(const walk *w, const ohets__seg *s) {
+static json_t *dtp(const walk *w, size_t s) {
   json_t *d = json_object();
   size_t n;
   const char *v;
   put_el(w, d, "qualifier", s, 1);
-  v = ohets__el(w->x, s, 3, &n);
-  if (ohets__el_eq(w->x, s, 2, "RD8")) {
+  v = ohets_x12_element(w->x, s, 3, &n);
+  if (ohets_x12_element_is(w->x, s, 2, "RD8")) {
     const char *dash = memchr(v, '-', n);
     size_t first = dash ? (size_t)(dash - v) : n;
     json_object_set_new(d, "start", iso_date(v, first));
@@ -158,7 +163,7 @@ static json_t *dtp(const walk *w, const ohets__seg *s) {
 /* ------------------------------------------------------------------ */
 /* Segments.                                                           */
 
-static void seg_isa(walk *w, const ohets__seg *s) {
+static void seg_isa(walk *w, size_t s) {
   json_t *ic = object_of(w->doc, "interchange");
   char b[VAL_MAX];
   const unsigned trimmed[] = {6, 8};
@@ -186,7 +191,7 @@ static void seg_isa(walk *w, const ohets__seg *s) {
   put_el(w, ic, "usage", s, 15);
 }
 
-static void seg_ta1(walk *w, const ohets__seg *s) {
+static void seg_ta1(walk *w, size_t s) {
   json_t *t = json_object();
   char b[VAL_MAX];
   put_el(w, t, "control", s, 1);
@@ -197,7 +202,7 @@ static void seg_ta1(walk *w, const ohets__seg *s) {
   json_array_append_new(array_of(w->doc, "ta1"), t);
 }
 
-static void seg_hl(walk *w, const ohets__seg *s) {
+static void seg_hl(walk *w, size_t s) {
   char b[VAL_MAX];
   el(w, s, 3, b);
   w->level = strcmp(b, "20") == 0   ? 'A'
@@ -222,10 +227,10 @@ static const char *party_key(char level) {
   return "other_party";
 }
 
-static void seg_nm1(walk *w, const ohets__seg *s) {
+static void seg_nm1(walk *w, size_t s) {
   json_t *o = json_object();
   put_el(w, o, "entity", s, 1);
-  if (ohets__el_eq(w->x, s, 2, "1")) {
+  if (ohets_x12_element_is(w->x, s, 2, "1")) {
     put_el(w, o, "last", s, 3);
     put_el(w, o, "first", s, 4);
     put_el(w, o, "middle", s, 5);
@@ -241,9 +246,9 @@ static void seg_nm1(walk *w, const ohets__seg *s) {
     snprintf(w->loop, sizeof w->loop, "2120%c", w->level);
     return;
   }
-  if (ohets__el_eq(w->x, s, 8, "MI"))
+  if (ohets_x12_element_is(w->x, s, 8, "MI"))
     put_el(w, o, "mbi", s, 9);
-  else if (ohets__el_eq(w->x, s, 8, "XX"))
+  else if (ohets_x12_element_is(w->x, s, 8, "XX"))
     put_el(w, o, "npi", s, 9);
   json_t *old = json_object_get(w->doc, party_key(w->level));
   if (old != NULL) /* the 2000C TRN came first: keep it */
@@ -262,9 +267,9 @@ static json_t *party(walk *w) {
   return w->party;
 }
 
-static void seg_address(walk *w, const ohets__seg *s, json_t *owner) {
+static void seg_address(walk *w, size_t s, json_t *owner) {
   json_t *a = object_of(owner, "address");
-  if (ohets__seg_is(w->x, s, "N3")) {
+  if (seg_is(w->x, s, "N3")) {
     put_el(w, a, "line1", s, 1);
     put_el(w, a, "line2", s, 2);
   } else {
@@ -274,11 +279,11 @@ static void seg_address(walk *w, const ohets__seg *s, json_t *owner) {
   }
 }
 
-static void seg_aaa(walk *w, const ohets__seg *s) {
+static void seg_aaa(walk *w, size_t s) {
   json_t *a = json_object();
   char b[VAL_MAX];
   put(a, "loop", w->loop);
-  json_object_set_new(a, "valid", json_boolean(ohets__el_eq(w->x, s, 1, "Y")));
+  json_object_set_new(a, "valid", json_boolean(ohets_x12_element_is(w->x, s, 1, "Y")));
   put_el(w, a, "code", s, 3);
   el(w, s, 3, b);
   put_text(a, "reason", ohets_query_aaa_reason(b));
@@ -288,18 +293,18 @@ static void seg_aaa(walk *w, const ohets__seg *s) {
   json_array_append_new(array_of(w->doc, "aaa"), a);
 }
 
-static void seg_eb(walk *w, const ohets__seg *s) {
+static void seg_eb(walk *w, size_t s) {
   json_t *e = json_object();
   char b[VAL_MAX];
   size_t n;
   put_el(w, e, "code", s, 1);
   put_text(e, "code_text", ohets_query_eb01_text(el(w, s, 1, b)));
   put_el(w, e, "coverage", s, 2);
-  const char *v = ohets__el(w->x, s, 3, &n);
+  const char *v = ohets_x12_element(w->x, s, 3, &n);
   json_t *stc = json_array();
-  for (unsigned k = 0; n > 0 && k < ohets__count(v, n, w->x->d.repetition); k++) {
+  for (unsigned k = 0; n > 0 && k < ohets_x12_count(v, n, w->d.repetition); k++) {
     size_t rn;
-    const char *r = ohets__split(v, n, w->x->d.repetition, k, &rn);
+    const char *r = ohets_x12_split(v, n, w->d.repetition, k, &rn);
     if (rn > 0)
       json_array_append_new(stc, str_n(r, rn));
   }
@@ -315,12 +320,12 @@ static void seg_eb(walk *w, const ohets__seg *s) {
   put_num_el(w, e, "quantity", s, 10);
   put_el(w, e, "authorization", s, 11);
   put_el(w, e, "in_network", s, 12);
-  v = ohets__el(w->x, s, 13, &n);
+  v = ohets_x12_element(w->x, s, 13, &n);
   if (n > 0) {
     json_t *proc = json_object();
     size_t qn, cn;
-    const char *q = ohets__split(v, n, w->x->d.component, 0, &qn);
-    const char *c = ohets__split(v, n, w->x->d.component, 1, &cn);
+    const char *q = ohets_x12_split(v, n, w->d.component, 0, &qn);
+    const char *c = ohets_x12_split(v, n, w->d.component, 1, &cn);
     json_object_set_new(proc, "qualifier", str_n(q, qn));
     json_object_set_new(proc, "code", str_n(c, cn));
     json_object_set_new(e, "procedure", proc);
@@ -333,70 +338,70 @@ static void seg_eb(walk *w, const ohets__seg *s) {
 }
 
 /* Segments of a 271 transaction set. */
-static void seg_271(walk *w, const ohets__seg *s) {
-  const ohets__x12 *x = w->x;
-  if (ohets__seg_is(x, s, "BHT")) {
+static void seg_271(walk *w, size_t s) {
+  const ohets_x12_doc *x = w->x;
+  if (seg_is(x, s, "BHT")) {
     put_el(w, w->doc, "reference", s, 3);
-  } else if (ohets__seg_is(x, s, "HL")) {
+  } else if (seg_is(x, s, "HL")) {
     seg_hl(w, s);
-  } else if (ohets__seg_is(x, s, "NM1")) {
+  } else if (seg_is(x, s, "NM1")) {
     seg_nm1(w, s);
-  } else if (ohets__seg_is(x, s, "AAA")) {
+  } else if (seg_is(x, s, "AAA")) {
     seg_aaa(w, s);
-  } else if (ohets__seg_is(x, s, "EB")) {
+  } else if (seg_is(x, s, "EB")) {
     seg_eb(w, s);
-  } else if (ohets__seg_is(x, s, "LS")) {
+  } else if (seg_is(x, s, "LS")) {
     w->in_2120 = 1;
-  } else if (ohets__seg_is(x, s, "LE")) {
+  } else if (seg_is(x, s, "LE")) {
     w->in_2120 = 0;
     w->entity = NULL;
     snprintf(w->loop, sizeof w->loop, "2110%c", w->level);
   } else if (w->in_2120 && w->entity != NULL) {
-    if (ohets__seg_is(x, s, "N3") || ohets__seg_is(x, s, "N4"))
+    if (seg_is(x, s, "N3") || seg_is(x, s, "N4"))
       seg_address(w, s, w->entity);
-    else if (ohets__seg_is(x, s, "PER")) {
+    else if (seg_is(x, s, "PER")) {
       for (unsigned i = 3; i + 1 <= 8; i += 2)
-        if (ohets__el_eq(x, s, i, "TE")) {
+        if (ohets_x12_element_is(x, s, i, "TE")) {
           put_el(w, w->entity, "phone", s, i + 1);
           break;
         }
     }
   } else if (w->benefit != NULL) {
-    if (ohets__seg_is(x, s, "DTP")) {
+    if (seg_is(x, s, "DTP")) {
       json_array_append_new(array_of(w->benefit, "dates"), dtp(w, s));
-    } else if (ohets__seg_is(x, s, "REF")) {
+    } else if (seg_is(x, s, "REF")) {
       json_t *r = json_object();
       put_el(w, r, "qualifier", s, 1);
       put_el(w, r, "value", s, 2);
       put_el(w, r, "description", s, 3);
       json_array_append_new(array_of(w->benefit, "refs"), r);
-    } else if (ohets__seg_is(x, s, "MSG")) {
+    } else if (seg_is(x, s, "MSG")) {
       size_t n;
-      const char *v = ohets__el(x, s, 1, &n);
+      const char *v = ohets_x12_element(x, s, 1, &n);
       json_array_append_new(array_of(w->benefit, "messages"), str_n(v, n));
     }
   } else if (w->level == 'C' || w->level == 'D') {
-    if (ohets__seg_is(x, s, "TRN")) {
+    if (seg_is(x, s, "TRN")) {
       json_t *t = json_object();
       put_el(w, t, "type", s, 1);
       put_el(w, t, "reference", s, 2);
       put_el(w, t, "originator", s, 3);
       put_el(w, t, "supplemental", s, 4);
       json_array_append_new(array_of(party(w), "trace"), t);
-    } else if (ohets__seg_is(x, s, "N3") || ohets__seg_is(x, s, "N4")) {
+    } else if (seg_is(x, s, "N3") || seg_is(x, s, "N4")) {
       seg_address(w, s, party(w));
-    } else if (ohets__seg_is(x, s, "DMG")) {
+    } else if (seg_is(x, s, "DMG")) {
       size_t n;
-      const char *v = ohets__el(x, s, 2, &n);
+      const char *v = ohets_x12_element(x, s, 2, &n);
       if (n > 0)
         json_object_set_new(party(w), "dob", iso_date(v, n));
       put_el(w, party(w), "sex", s, 3);
-    } else if (ohets__seg_is(x, s, "DTP")) {
+    } else if (seg_is(x, s, "DTP")) {
       json_t *d = dtp(w, s);
-      if (ohets__el_eq(x, s, 1, "442"))
+      if (ohets_x12_element_is(x, s, 1, "442"))
         json_object_set_new(party(w), "date_of_death",
                             json_incref(json_object_get(d, "date")));
-      else if (ohets__el_eq(x, s, 1, "307"))
+      else if (ohets_x12_element_is(x, s, 1, "307"))
         json_object_set_new(party(w), "eligibility_date",
                             json_incref(json_object_get(d, "date")));
       json_array_append_new(array_of(party(w), "dates"), d);
@@ -405,16 +410,16 @@ static void seg_271(walk *w, const ohets__seg *s) {
 }
 
 /* Segments of a 999 transaction set. */
-static void seg_999(walk *w, const ohets__seg *s) {
-  const ohets__x12 *x = w->x;
+static void seg_999(walk *w, size_t s) {
+  const ohets_x12_doc *x = w->x;
   char b[VAL_MAX];
   if (w->ack == NULL)
     w->ack = object_of(w->doc, "ack");
-  if (ohets__seg_is(x, s, "AK1")) {
+  if (seg_is(x, s, "AK1")) {
     put_el(w, w->ack, "functional_id", s, 1);
     put_el(w, w->ack, "group_control", s, 2);
     put_el(w, w->ack, "version", s, 3);
-  } else if (ohets__seg_is(x, s, "AK2")) {
+  } else if (seg_is(x, s, "AK2")) {
     w->set = json_object();
     put_el(w, w->set, "type", s, 1);
     put_el(w, w->set, "control", s, 2);
@@ -422,7 +427,7 @@ static void seg_999(walk *w, const ohets__seg *s) {
     json_object_set_new(w->set, "errors", json_array());
     json_array_append_new(array_of(w->ack, "sets"), w->set);
     w->error = NULL;
-  } else if (ohets__seg_is(x, s, "IK3") && w->set != NULL) {
+  } else if (seg_is(x, s, "IK3") && w->set != NULL) {
     w->error = json_object();
     put_el(w, w->error, "segment", s, 1);
     put_int_el(w, w->error, "position", s, 2);
@@ -431,29 +436,29 @@ static void seg_999(walk *w, const ohets__seg *s) {
     put_text(w->error, "text", ohets_query_ik3_text(el(w, s, 4, b)));
     json_object_set_new(w->error, "elements", json_array());
     json_array_append_new(array_of(w->set, "errors"), w->error);
-  } else if (ohets__seg_is(x, s, "CTX") && w->error != NULL) {
+  } else if (seg_is(x, s, "CTX") && w->error != NULL) {
     json_t *c = json_object();
     put_el(w, c, "name", s, 1);
     put_el(w, c, "segment", s, 2);
     put_int_el(w, c, "position", s, 3);
     put_el(w, c, "loop", s, 4);
     size_t n, pn;
-    const char *v = ohets__el(x, s, 5, &n);
-    const char *p = ohets__split(v, n, x->d.component, 0, &pn);
+    const char *v = ohets_x12_element(x, s, 5, &n);
+    const char *p = ohets_x12_split(v, n, w->d.component, 0, &pn);
     if (pn > 0 && pn < 6) {
       char num[8];
       snprintf(num, sizeof num, "%.*s", (int)pn, p);
       json_object_set_new(c, "element", json_integer(atoi(num)));
     }
     json_array_append_new(array_of(w->error, "context"), c);
-  } else if (ohets__seg_is(x, s, "IK4") && w->error != NULL) {
+  } else if (seg_is(x, s, "IK4") && w->error != NULL) {
     json_t *e = json_object();
     size_t n;
-    const char *v = ohets__el(x, s, 1, &n);
+    const char *v = ohets_x12_element(x, s, 1, &n);
     const char *keys[] = {"position", "component", "repetition"};
     for (unsigned k = 0; k < 3; k++) {
       size_t pn;
-      const char *p = ohets__split(v, n, x->d.component, k, &pn);
+      const char *p = ohets_x12_split(v, n, w->d.component, k, &pn);
       if (pn > 0 && pn < 6) {
         char num[8];
         snprintf(num, sizeof num, "%.*s", (int)pn, p);
@@ -465,7 +470,7 @@ static void seg_999(walk *w, const ohets__seg *s) {
     put_text(e, "text", ohets_query_ik4_text(el(w, s, 3, b)));
     put_el(w, e, "value", s, 4);
     json_array_append_new(array_of(w->error, "elements"), e);
-  } else if (ohets__seg_is(x, s, "IK5") && w->set != NULL) {
+  } else if (seg_is(x, s, "IK5") && w->set != NULL) {
     put_el(w, w->set, "status", s, 1);
     put_text(w->set, "status_text", ohets_query_ack_status(el(w, s, 1, b)));
     json_t *codes = array_of(w->set, "set_errors");
@@ -478,7 +483,7 @@ static void seg_999(walk *w, const ohets__seg *s) {
       put_text(c, "text", ohets_query_ik5_text(b));
       json_array_append_new(codes, c);
     }
-  } else if (ohets__seg_is(x, s, "AK9")) {
+  } else if (seg_is(x, s, "AK9")) {
     put_el(w, w->ack, "status", s, 1);
     put_text(w->ack, "status_text", ohets_query_ack_status(el(w, s, 1, b)));
     put_int_el(w, w->ack, "included", s, 2);
@@ -723,27 +728,25 @@ static void decode_hets(json_t *doc, const char *p, size_t n) {
 }
 
 static void decode_x12(json_t *doc, const char *p, size_t n) {
-  ohets__x12 x;
-  memset(&x, 0, sizeof x);
-  if (ohets__x12_parse(&x, p, n) != 0) {
+  ohets_x12_doc *x = NULL;
+  if (ohets_x12_read(p, n, &x) != 0) {
     json_object_set_new(doc, "answer", json_string("unknown"));
     json_object_set_new(doc, "error", json_string("the answer is not an X12 interchange"));
-    ohets__x12_free(&x);
     return;
   }
   walk w;
   memset(&w, 0, sizeof w);
-  w.x = &x;
+  w.x = x;
+  w.d = ohets_x12_delims_of(x);
   w.doc = doc;
   char st01[4] = "";
-  for (size_t i = 0; i < x.nsegs; i++) {
-    const ohets__seg *s = &x.segs[i];
-    if (ohets__seg_is(&x, s, "ISA"))
+  for (size_t s = 0; s < ohets_x12_segments(x); s++) {
+    if (seg_is(x, s, "ISA"))
       seg_isa(&w, s);
-    else if (ohets__seg_is(&x, s, "TA1"))
+    else if (seg_is(x, s, "TA1"))
       seg_ta1(&w, s);
-    else if (ohets__seg_is(&x, s, "ST") && st01[0] == '\0')
-      ohets__el_copy(&x, s, 1, st01, sizeof st01);
+    else if (seg_is(x, s, "ST") && st01[0] == '\0')
+      ohets_x12_element_copy(x, s, 1, st01, sizeof st01);
     else if (strcmp(st01, "271") == 0)
       seg_271(&w, s);
     else if (strcmp(st01, "999") == 0)
@@ -760,7 +763,7 @@ static void decode_x12(json_t *doc, const char *p, size_t n) {
     json_object_set_new(doc, "found",
                         json_boolean(json_array_size(json_object_get(doc, "benefits")) > 0));
   }
-  ohets__x12_free(&x);
+  ohets_x12_doc_free(x);
 }
 
 json_t *ohets_query_decode(const char *payload, size_t len, const char *asked_mbi) {

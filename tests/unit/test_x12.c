@@ -523,7 +523,7 @@ static const struct {
 
 START_TEST(test_dec) {
   char s[21];
-  size_t n = ohets__dec(s, dec_cases[_i].v, dec_cases[_i].width);
+  size_t n = ohets_dec_write(s, dec_cases[_i].v, dec_cases[_i].width);
   ck_assert_str_eq(s, dec_cases[_i].want);
   ck_assert_uint_eq(n, strlen(dec_cases[_i].want));
 }
