@@ -1070,16 +1070,11 @@ static void add_ik502(ohets__ack_set *set, const char *code) {
              strlen(code));
 }
 
-/* Validates segments [st, end) of x as one 270; SE is at end - 1 when
- * has_se.  Fills set (and req when not NULL).  extra_st: this set is one
- * too many for the group, so its ST is reported first with that IK304. */
-static void validate_set(const ohets__x12 *x, const ohets__env *env,
-                         size_t st, size_t end, int has_se,
-                         const char *extra_st, ohets__ack_set *set,
-                         ohets__270 *req, vstate *vs) {
-  const ohets__seg *sst = &x->segs[st];
-  char trailer[3][4];
-  unsigned n_trailer = 0;
+/* Starts the checks of the set whose ST is sst: vs reset to write into
+ * set (and req when not NULL), the ST's ids copied. */
+static void begin_set(vstate *vs, const ohets__x12 *x, const ohets__env *env,
+                      const ohets__seg *sst, ohets__ack_set *set,
+                      ohets__270 *req) {
   memset(set, 0, sizeof *set);
   memset(vs, 0, sizeof *vs);
   vs->x = x;
@@ -1095,48 +1090,62 @@ static void validate_set(const ohets__x12 *x, const ohets__env *env,
   ohets__el_copy(x, sst, 3, set->st03, sizeof set->st03);
   if (req != NULL)
     memset(req, 0, sizeof *req);
-  if (extra_st != NULL)
-    seg_error(vs, "ST", 1, "", extra_st);
+}
 
-  if (!ohets__el_eq(x, sst, 1, "270")) {
-    copy_str(trailer[n_trailer++], 4, "1", 1); /* set not supported */
-    goto finish;
-  }
-  if (!ohets__el_eq(x, sst, 3, IG_VERSION)) {
-    /* X231A1 IK502 "I6": implementation convention not supported. */
-    copy_str(trailer[n_trailer++], 4, "I6", 2);
-    goto finish;
-  }
-
-  push_loop(vs, &set_loop, 0);
-  check_segment(vs, &st_seg, sst, "");
-  if (req != NULL)
-    fill_req(vs, &set_loop, sst);
-  for (size_t i = st + 1; i < end; i++)
-    place_segment(vs, &x->segs[i]);
-
-  if (has_se) {
-    const ohets__seg *se = &x->segs[end - 1];
-    size_t n, n2;
-    const char *v = ohets__el(x, se, 1, &n);
-    if (small_number(v, n) != (long)(end - st))
-      copy_str(trailer[n_trailer++], 4, "4", 1); /* segment count */
-    v = ohets__el(x, se, 2, &n);
-    const char *v2 = ohets__el(x, sst, 2, &n2);
-    if (n != n2 || memcmp(v, v2, n) != 0)
-      copy_str(trailer[n_trailer++], 4, "3", 1); /* control numbers */
-  } else {
-    /* Close every loop where SE was due. */
+/* The set's trailer: SE's count and control number, or, without an SE,
+ * every loop closed where it was due.  Adds IK502 codes to trailer. */
+static void check_trailer(vstate *vs, const ohets__x12 *x, size_t st, size_t end,
+                          int has_se, char (*trailer)[4], unsigned *n_trailer) {
+  if (!has_se) {
     uint32_t pos = (uint32_t)(end - st) + 1;
     while (vs->depth > 0) {
       frame *top = &vs->stack[vs->depth - 1];
       report_missing(vs, top, top->idx + 1, top->loop->n_kids, pos, 1);
       vs->depth--;
     }
-    copy_str(trailer[n_trailer++], 4, "2", 1); /* trailer missing */
+    copy_str(trailer[(*n_trailer)++], 4, "2", 1); /* trailer missing */
+    return;
+  }
+  const ohets__seg *sst = &x->segs[st], *se = &x->segs[end - 1];
+  size_t n, n2;
+  const char *v = ohets__el(x, se, 1, &n);
+  if (small_number(v, n) != (long)(end - st))
+    copy_str(trailer[(*n_trailer)++], 4, "4", 1); /* segment count */
+  v = ohets__el(x, se, 2, &n);
+  const char *v2 = ohets__el(x, sst, 2, &n2);
+  if (n != n2 || memcmp(v, v2, n) != 0)
+    copy_str(trailer[(*n_trailer)++], 4, "3", 1); /* control numbers */
+}
+
+/* Validates segments [st, end) of x as one 270; SE is at end - 1 when
+ * has_se.  Fills set (and req when not NULL).  extra_st: this set is one
+ * too many for the group, so its ST is reported first with that IK304. */
+static void validate_set(const ohets__x12 *x, const ohets__env *env,
+                         size_t st, size_t end, int has_se,
+                         const char *extra_st, ohets__ack_set *set,
+                         ohets__270 *req, vstate *vs) {
+  const ohets__seg *sst = &x->segs[st];
+  char trailer[3][4];
+  unsigned n_trailer = 0;
+  begin_set(vs, x, env, sst, set, req);
+  if (extra_st != NULL)
+    seg_error(vs, "ST", 1, "", extra_st);
+
+  if (!ohets__el_eq(x, sst, 1, "270")) {
+    copy_str(trailer[n_trailer++], 4, "1", 1); /* set not supported */
+  } else if (!ohets__el_eq(x, sst, 3, IG_VERSION)) {
+    /* X231A1 IK502 "I6": implementation convention not supported. */
+    copy_str(trailer[n_trailer++], 4, "I6", 2);
+  } else {
+    push_loop(vs, &set_loop, 0);
+    check_segment(vs, &st_seg, sst, "");
+    if (req != NULL)
+      fill_req(vs, &set_loop, sst);
+    for (size_t i = st + 1; i < end; i++)
+      place_segment(vs, &x->segs[i]);
+    check_trailer(vs, x, st, end, has_se, trailer, &n_trailer);
   }
 
-finish:
   if (vs->errors > 0)
     add_ik502(set, "5");
   for (unsigned i = 0; i < n_trailer; i++)
@@ -1189,178 +1198,178 @@ static int is_boundary(const ohets__x12 *x, const ohets__seg *s) {
          ohets__seg_is(x, s, "GS") || ohets__seg_is(x, s, "IEA");
 }
 
-int ohets__validate_270(const ohets__x12 *x, const ohets__env *env,
-                        ohets__270 *req, ohets__ack *ack) {
-  if (x == NULL || env == NULL || req == NULL || ack == NULL || x->segs == NULL)
-    return -EINVAL;
+/* Where the functional group's parts are; nsegs for what is absent. */
+typedef struct group_map {
+  size_t nsegs;
+  size_t gs;        /* the first GS */
+  size_t ge;        /* its GE */
+  size_t end;       /* the GE, or whatever ends the group early (GS, IEA) */
+  size_t next_gs;   /* a GS after the group */
+  size_t first_st, second_st;
+  unsigned received;   /* ST segments in the group */
+  int stray_before_st; /* a segment between GS and the first ST */
+} group_map;
+
+static void map_group(const ohets__x12 *x, group_map *g) {
   size_t nsegs = x->nsegs;
-  size_t gs = nsegs;
-  for (size_t i = 0; i < nsegs && gs == nsegs; i++)
+  g->nsegs = nsegs;
+  g->gs = g->ge = g->end = g->next_gs = g->first_st = g->second_st = nsegs;
+  g->received = 0;
+  g->stray_before_st = 0;
+  for (size_t i = 0; i < nsegs && g->gs == nsegs; i++)
     if (ohets__seg_is(x, &x->segs[i], "GS"))
-      gs = i;
-
-  /* The group runs to its GE, or to whatever ends it early. */
-  size_t ge = nsegs, group_end = nsegs, next_gs = nsegs;
-  unsigned received = 0;
-  size_t first_st = nsegs, second_st = nsegs;
-  int stray_before_st = 0;
-  if (gs < nsegs) {
-    for (size_t i = gs + 1; i < nsegs; i++) {
-      const ohets__seg *s = &x->segs[i];
-      if (ohets__seg_is(x, s, "GE")) {
-        ge = i;
-        group_end = i;
-        break;
-      }
-      if (ohets__seg_is(x, s, "GS") || ohets__seg_is(x, s, "IEA")) {
-        group_end = i;
-        break;
-      }
-      if (ohets__seg_is(x, s, "ST")) {
-        received++;
-        if (first_st == nsegs)
-          first_st = i;
-        else if (second_st == nsegs)
-          second_st = i;
-      } else if (first_st == nsegs) {
-        stray_before_st = 1;
-      }
+      g->gs = i;
+  if (g->gs == nsegs)
+    return;
+  for (size_t i = g->gs + 1; i < nsegs; i++) {
+    const ohets__seg *s = &x->segs[i];
+    if (ohets__seg_is(x, s, "GE")) {
+      g->ge = g->end = i;
+      break;
     }
-    for (size_t i = (ge < nsegs ? ge : group_end); i < nsegs; i++)
-      if (i > gs && ohets__seg_is(x, &x->segs[i], "GS")) {
-        next_gs = i;
-        break;
-      }
+    if (ohets__seg_is(x, s, "GS") || ohets__seg_is(x, s, "IEA")) {
+      g->end = i;
+      break;
+    }
+    if (ohets__seg_is(x, s, "ST")) {
+      g->received++;
+      if (g->first_st == nsegs)
+        g->first_st = i;
+      else if (g->second_st == nsegs)
+        g->second_st = i;
+    } else if (g->first_st == nsegs) {
+      g->stray_before_st = 1;
+    }
   }
+  for (size_t i = (g->ge < nsegs ? g->ge : g->end); i < nsegs; i++)
+    if (i > g->gs && ohets__seg_is(x, &x->segs[i], "GS")) {
+      g->next_gs = i;
+      break;
+    }
+}
 
-  /* The group header and trailer. */
-  ohets__ack_set first;
-  vstate vs;
-  int group_ok = gs < nsegs, supported = gs < nsegs;
+/* The group header and trailer (AK905 codes). */
+typedef struct group_check {
+  int supported;    /* a group of 270s this validator reads (GS01, GS08) */
+  int ok;           /* no AK905 code and nothing before the first ST */
   char ak905[5][4];
-  unsigned n_ak905 = 0;
-  long ge01 = -1;
-  if (gs < nsegs) {
-    const ohets__seg *g = &x->segs[gs];
-    size_t n;
-    const char *v;
-    if (!ohets__el_eq(x, g, 1, "HS")) {
-      push_code(ak905, &n_ak905, "1"); /* functional group not supported */
-      supported = 0;
-    }
-    if (!ohets__el_eq(x, g, 8, IG_VERSION) || !ohets__el_eq(x, g, 7, "X")) {
-      push_code(ak905, &n_ak905, "2"); /* functional group version not supported */
-      supported = 0;
-    }
-    ohets_date d;
-    v = ohets__el(x, g, 4, &n);
-    int bad_date = ohets_date_parse_d8(v, n, &d) != 0;
-    v = ohets__el(x, g, 5, &n);
-    /* X231A1 has no AK905 code for a bad GS date or time; the group can't
-     * be processed, so it is reported as not supported. */
-    if (bad_date || !valid_time(v, n))
-      push_code(ak905, &n_ak905, "1");
-    v = ohets__el(x, g, 6, &n);
-    if (small_number(v, n) < 0)
-      push_code(ak905, &n_ak905, "6"); /* group control number violates syntax */
-    if (ge == nsegs) {
-      push_code(ak905, &n_ak905, "3");
-    } else {
-      const ohets__seg *e = &x->segs[ge];
-      v = ohets__el(x, e, 1, &n);
-      ge01 = small_number(v, n);
-      if (ge01 != (long)received)
-        push_code(ak905, &n_ak905, "5");
-      size_t n6;
-      const char *v6 = ohets__el(x, g, 6, &n6);
-      v = ohets__el(x, e, 2, &n);
-      if (n != n6 || memcmp(v, v6, n) != 0)
-        push_code(ak905, &n_ak905, "4");
-    }
-    group_ok = n_ak905 == 0 && !stray_before_st;
-  }
+  unsigned n_ak905;
+  long ge01;        /* GE01, -1 when there is no GE */
+} group_check;
 
-  /* The first set, checked into a local ack so a clean request leaves the
-   * caller's ack untouched. */
-  size_t first_end = group_end;
-  int first_has_se = 0;
-  if (supported && first_st < nsegs) {
-    for (size_t i = first_st + 1; i < group_end; i++) {
-      if (ohets__seg_is(x, &x->segs[i], "SE")) {
-        first_end = i + 1;
-        first_has_se = 1;
-        break;
-      }
-      if (is_boundary(x, &x->segs[i])) {
-        first_end = i;
-        break;
-      }
-    }
-    validate_set(x, env, first_st, first_end, first_has_se, NULL, &first,
-                 req, &vs);
-    /* Accepted: one group, one set, nothing after its SE. */
-    if (group_ok && received == 1 && next_gs == nsegs &&
-        first.ik501 == 'A' && first_end == group_end)
-      return 0;
+static void check_group(const ohets__x12 *x, const group_map *g, group_check *c) {
+  c->supported = c->ok = 0;
+  c->n_ak905 = 0;
+  c->ge01 = -1;
+  if (g->gs == g->nsegs)
+    return;
+  c->supported = 1;
+  const ohets__seg *gs = &x->segs[g->gs];
+  size_t n;
+  const char *v;
+  if (!ohets__el_eq(x, gs, 1, "HS")) {
+    push_code(c->ak905, &c->n_ak905, "1"); /* functional group not supported */
+    c->supported = 0;
   }
+  if (!ohets__el_eq(x, gs, 8, IG_VERSION) || !ohets__el_eq(x, gs, 7, "X")) {
+    push_code(c->ak905, &c->n_ak905, "2"); /* functional group version not supported */
+    c->supported = 0;
+  }
+  ohets_date d;
+  v = ohets__el(x, gs, 4, &n);
+  int bad_date = ohets_date_parse_d8(v, n, &d) != 0;
+  v = ohets__el(x, gs, 5, &n);
+  /* X231A1 has no AK905 code for a bad GS date or time; the group can't
+   * be processed, so it is reported as not supported. */
+  if (bad_date || !valid_time(v, n))
+    push_code(c->ak905, &c->n_ak905, "1");
+  v = ohets__el(x, gs, 6, &n);
+  if (small_number(v, n) < 0)
+    push_code(c->ak905, &c->n_ak905, "6"); /* group control number violates syntax */
+  if (g->ge == g->nsegs) {
+    push_code(c->ak905, &c->n_ak905, "3");
+  } else {
+    const ohets__seg *e = &x->segs[g->ge];
+    v = ohets__el(x, e, 1, &n);
+    c->ge01 = small_number(v, n);
+    if (c->ge01 != (long)g->received)
+      push_code(c->ak905, &c->n_ak905, "5");
+    size_t n6;
+    const char *v6 = ohets__el(x, gs, 6, &n6);
+    v = ohets__el(x, e, 2, &n);
+    if (n != n6 || memcmp(v, v6, n) != 0)
+      push_code(c->ak905, &c->n_ak905, "4");
+  }
+  c->ok = c->n_ak905 == 0 && !g->stray_before_st;
+}
 
-  /* A 999 answers. */
+/* Where the set starting at st ends: just after its SE (*has_se = 1), or
+ * at the next boundary segment, or at the group's end. */
+static size_t set_end(const ohets__x12 *x, size_t st, size_t group_end, int *has_se) {
+  *has_se = 0;
+  for (size_t k = st + 1; k < group_end; k++) {
+    if (ohets__seg_is(x, &x->segs[k], "SE")) {
+      *has_se = 1;
+      return k + 1;
+    }
+    if (is_boundary(x, &x->segs[k]))
+      return k;
+  }
+  return group_end;
+}
+
+/* The 999's AK1 and group codes, and the counts it knows so far. */
+static void ack_group(ohets__ack *ack, const ohets__x12 *x, const group_map *g,
+                      const group_check *c) {
   ohets__ack_clear(ack);
-  if (gs < nsegs) {
-    const ohets__seg *g = &x->segs[gs];
-    ohets__el_copy(x, g, 1, ack->gs01, sizeof ack->gs01);
-    ohets__el_copy(x, g, 6, ack->gs06, sizeof ack->gs06);
-    ohets__el_copy(x, g, 8, ack->gs08, sizeof ack->gs08);
+  if (g->gs < g->nsegs) {
+    const ohets__seg *gs = &x->segs[g->gs];
+    ohets__el_copy(x, gs, 1, ack->gs01, sizeof ack->gs01);
+    ohets__el_copy(x, gs, 6, ack->gs06, sizeof ack->gs06);
+    ohets__el_copy(x, gs, 8, ack->gs08, sizeof ack->gs08);
   }
-  for (unsigned i = 0; i < n_ak905; i++)
-    add_ak905(ack, ak905[i]);
-  ack->ak903 = received;
-  ack->ak902 = ge01 >= 0 ? (unsigned)ge01 : received;
+  for (unsigned i = 0; i < c->n_ak905; i++)
+    add_ak905(ack, c->ak905[i]);
+  ack->ak903 = g->received;
+  ack->ak902 = c->ge01 >= 0 ? (unsigned)c->ge01 : g->received;
+}
 
-  if (supported && first_st < nsegs) {
-    ack->set[0] = first;
-    ack->n_set = 1;
-    uint32_t st_ord = x->segs[first_st].ordinal;
-    /* Batch: the first extra ST or GS, reported in the first set. */
-    size_t stray_end = second_st < group_end ? second_st : group_end;
-    for (size_t i = first_end; i < stray_end; i++)
-      set_extra_error(&ack->set[0], x, st_ord, &x->segs[i], "2");
-    if (second_st < nsegs)
-      set_extra_error(&ack->set[0], x, st_ord, &x->segs[second_st], "5");
-    else if (next_gs < nsegs)
-      set_extra_error(&ack->set[0], x, st_ord, &x->segs[next_gs], "5");
-    /* Every further set gets its own AK2, its ST first: it exceeds the
-     * one set a HETS group may hold. */
-    size_t i = first_end;
-    uint32_t prev_st = st_ord;
-    while (i < group_end && ack->n_set < OHETS__MAX_ACK_SETS) {
-      if (!ohets__seg_is(x, &x->segs[i], "ST")) {
-        if (i >= stray_end) /* strays after the first set are done above */
-          set_extra_error(&ack->set[ack->n_set - 1], x, prev_st, &x->segs[i],
-                          "2");
-        i++;
-        continue;
-      }
-      size_t st = i, end = group_end;
-      int has_se = 0;
-      for (size_t k = st + 1; k < group_end; k++) {
-        if (ohets__seg_is(x, &x->segs[k], "SE")) {
-          end = k + 1;
-          has_se = 1;
-          break;
-        }
-        if (is_boundary(x, &x->segs[k])) {
-          end = k;
-          break;
-        }
-      }
-      validate_set(x, env, st, end, has_se, "5", &ack->set[ack->n_set++],
-                   NULL, &vs);
-      prev_st = x->segs[st].ordinal;
-      i = end;
+/* The 999's sets: the first one (checked already) with what follows its
+ * SE (a stray segment, the extra ST or GS of a batch), then an AK2 for
+ * every further set, its ST first: it exceeds the one set a HETS group may
+ * hold. */
+static void ack_sets(ohets__ack *ack, const ohets__x12 *x, const ohets__env *env,
+                     const group_map *g, const ohets__ack_set *first,
+                     size_t first_end, vstate *vs) {
+  ack->set[0] = *first;
+  ack->n_set = 1;
+  uint32_t st_ord = x->segs[g->first_st].ordinal;
+  size_t stray_end = g->second_st < g->end ? g->second_st : g->end;
+  for (size_t i = first_end; i < stray_end; i++)
+    set_extra_error(&ack->set[0], x, st_ord, &x->segs[i], "2");
+  if (g->second_st < g->nsegs)
+    set_extra_error(&ack->set[0], x, st_ord, &x->segs[g->second_st], "5");
+  else if (g->next_gs < g->nsegs)
+    set_extra_error(&ack->set[0], x, st_ord, &x->segs[g->next_gs], "5");
+  size_t i = first_end;
+  uint32_t prev_st = st_ord;
+  while (i < g->end && ack->n_set < OHETS__MAX_ACK_SETS) {
+    if (!ohets__seg_is(x, &x->segs[i], "ST")) {
+      if (i >= stray_end) /* strays after the first set are done above */
+        set_extra_error(&ack->set[ack->n_set - 1], x, prev_st, &x->segs[i], "2");
+      i++;
+      continue;
     }
+    int has_se;
+    size_t end = set_end(x, i, g->end, &has_se);
+    validate_set(x, env, i, end, has_se, "5", &ack->set[ack->n_set++], NULL, vs);
+    prev_st = x->segs[i].ordinal;
+    i = end;
   }
+}
 
+/* AK9: accepted sets and the group's verdict. */
+static void ack_verdict(ohets__ack *ack, unsigned received, int group_ok) {
   unsigned accepted = 0;
   for (unsigned i = 0; i < ack->n_set; i++)
     accepted += ack->set[i].ik501 == 'A';
@@ -1371,5 +1380,37 @@ int ohets__validate_270(const ohets__x12 *x, const ohets__env *env,
     ack->ak901 = 'P';
   else
     ack->ak901 = 'A';
+}
+
+int ohets__validate_270(const ohets__x12 *x, const ohets__env *env,
+                        ohets__270 *req, ohets__ack *ack) {
+  if (x == NULL || env == NULL || req == NULL || ack == NULL || x->segs == NULL)
+    return -EINVAL;
+  group_map g;
+  group_check c;
+  map_group(x, &g);
+  check_group(x, &g, &c);
+
+  /* The first set, checked into a local ack so a clean request leaves the
+   * caller's ack untouched. */
+  ohets__ack_set first;
+  vstate vs;
+  size_t first_end = g.end;
+  int has_sets = c.supported && g.first_st < g.nsegs;
+  if (has_sets) {
+    int has_se;
+    first_end = set_end(x, g.first_st, g.end, &has_se);
+    validate_set(x, env, g.first_st, first_end, has_se, NULL, &first, req, &vs);
+    /* Accepted: one group, one set, nothing after its SE. */
+    if (c.ok && g.received == 1 && g.next_gs == g.nsegs && first.ik501 == 'A' &&
+        first_end == g.end)
+      return 0;
+  }
+
+  /* A 999 answers. */
+  ack_group(ack, x, &g, &c);
+  if (has_sets)
+    ack_sets(ack, x, env, &g, &first, first_end, &vs);
+  ack_verdict(ack, g.received, c.ok);
   return 1;
 }
