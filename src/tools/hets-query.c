@@ -436,6 +436,67 @@ static int send_all(int fd, const uint8_t *p, size_t n, long long deadline,
   return 0;
 }
 
+/* Looks for a whole answer in the bytes read so far: 1 when there is one
+ * (*off, *len set), 0 when more are needed, -1 after printing one line.
+ * Unwrapped, a bare HETS error record (no terminator) is noticed here
+ * (*bare_hets, *off at its start); it ends when the bytes stop. */
+static int answer_in(ohets_frame_decoder *dec, int unwrapped, int *bare_hets,
+                     const ohets_buf *in, size_t *off, size_t *len, const char *where) {
+  if (unwrapped && !*bare_hets) {
+    size_t i = 0;
+    while (i < in->len && strchr(" \t\r\n", in->data[i]) != NULL)
+      i++;
+    *bare_hets = in->len - i >= 4 && memcmp(in->data + i, "HETS", 4) == 0;
+    if (*bare_hets)
+      *off = i;
+  }
+  if (*bare_hets || in->len == 0)
+    return 0;
+  ohets_frame fr;
+  ohets_frame_status st = ohets_frame_next(dec, in->data, in->len, &fr);
+  if (st == OHETS_FRAME_READY) {
+    *off = fr.payload_off;
+    *len = fr.payload_len;
+    return 1;
+  }
+  if (st == OHETS_FRAME_ERROR) {
+    fprintf(stderr, PROG ": %s: the answer is not %s\n", where,
+            unwrapped ? "an X12 interchange"
+                      : "in the HETS wrapper (SOH, length, STX, payload, ETX)");
+    return -1;
+  }
+  return 0;
+}
+
+enum { RECV_AGAIN, RECV_TIMEOUT, RECV_CLOSED, RECV_FAILED };
+
+/* Waits up to wait_ms for bytes and appends them to in.  RECV_AGAIN when
+ * bytes came (or a signal interrupted), RECV_TIMEOUT, RECV_CLOSED, or
+ * RECV_FAILED after printing one line. */
+static int recv_some(int fd, int wait_ms, const char *where, ohets_buf *in) {
+  struct pollfd pf = {fd, POLLIN, 0};
+  int pr = poll(&pf, 1, wait_ms);
+  if (pr < 0 && errno == EINTR)
+    return RECV_AGAIN;
+  if (pr == 0)
+    return RECV_TIMEOUT;
+  uint8_t chunk[65536];
+  ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+  if (r < 0 && (errno == EINTR || errno == EAGAIN))
+    return RECV_AGAIN;
+  if (r < 0) {
+    fprintf(stderr, PROG ": %s: %s\n", where, err_text(errno));
+    return RECV_FAILED;
+  }
+  if (r == 0)
+    return RECV_CLOSED;
+  if (ohets_buf_append(in, chunk, (size_t)r) != 0) {
+    fprintf(stderr, PROG ": %s: the answer is larger than %u bytes\n", where, MAX_ANSWER);
+    return RECV_FAILED;
+  }
+  return RECV_AGAIN;
+}
+
 /* Reads one answer into in; sets *off and *len to its payload.  0, or -1 after
  * printing one line. */
 static int read_answer(int fd, int unwrapped, int read_ms, const char *where,
@@ -444,75 +505,39 @@ static int read_answer(int fd, int unwrapped, int read_ms, const char *where,
   ohets_frame_decoder_init(&dec, unwrapped ? OHETS_FRAMING_RAW : OHETS_FRAMING_HETS,
                            MAX_ANSWER);
   long long deadline = now_ms() + read_ms;
-  int bare_hets = 0; /* raw HETS error record: ends when the bytes stop */
+  int bare_hets = 0;
   for (;;) {
-    if (unwrapped && !bare_hets) {
-      size_t i = 0;
-      while (i < in->len && strchr(" \t\r\n", in->data[i]) != NULL)
-        i++;
-      bare_hets = in->len - i >= 4 && memcmp(in->data + i, "HETS", 4) == 0;
-      if (bare_hets)
-        *off = i;
-    }
-    if (!bare_hets && in->len > 0) {
-      ohets_frame fr;
-      ohets_frame_status st = ohets_frame_next(&dec, in->data, in->len, &fr);
-      if (st == OHETS_FRAME_READY) {
-        *off = fr.payload_off;
-        *len = fr.payload_len;
-        return 0;
-      }
-      if (st == OHETS_FRAME_ERROR) {
-        fprintf(stderr, PROG ": %s: the answer is not %s\n", where,
-                unwrapped ? "an X12 interchange" : "in the HETS wrapper (SOH, length, STX, payload, ETX)");
-        return -1;
-      }
-    }
+    int found = answer_in(&dec, unwrapped, &bare_hets, in, off, len, where);
+    if (found != 0)
+      return found > 0 ? 0 : -1;
+    int bare_whole = bare_hets && in->len - *off >= HETS_RECORD_FIXED;
     int wait = remaining(deadline);
-    if (bare_hets && in->len - *off >= HETS_RECORD_FIXED && wait > RAW_HETS_QUIET_MS)
+    if (bare_whole && wait > RAW_HETS_QUIET_MS)
       wait = RAW_HETS_QUIET_MS;
-    struct pollfd pf = {fd, POLLIN, 0};
-    int pr = poll(&pf, 1, wait);
-    if (pr < 0 && errno == EINTR)
+    int got = recv_some(fd, wait, where, in);
+    if (got == RECV_AGAIN)
       continue;
-    if (pr == 0) {
-      if (bare_hets && in->len - *off >= HETS_RECORD_FIXED) {
-        *len = in->len - *off;
-        return 0;
-      }
+    if (got == RECV_FAILED)
+      return -1;
+    if (bare_whole) { /* the bytes stopped (or the server closed) after it */
+      *len = in->len - *off;
+      return 0;
+    }
+    if (got == RECV_TIMEOUT)
       fprintf(stderr, PROG ": %s: no %sanswer within %d ms\n", where,
               in->len ? "whole " : "", read_ms);
-      return -1;
-    }
-    uint8_t chunk[65536];
-    ssize_t r = recv(fd, chunk, sizeof chunk, 0);
-    if (r < 0 && (errno == EINTR || errno == EAGAIN))
-      continue;
-    if (r < 0) {
-      fprintf(stderr, PROG ": %s: %s\n", where, err_text(errno));
-      return -1;
-    }
-    if (r == 0) {
-      if (bare_hets && in->len - *off >= HETS_RECORD_FIXED) {
-        *len = in->len - *off;
-        return 0;
-      }
-      if (in->len == 0)
-        fprintf(stderr, PROG ": %s: the server closed the connection without answering\n",
-                where);
-      else
-        fprintf(stderr, PROG ": %s: the server closed the connection in the middle of "
-                        "the answer (%zu bytes read)\n", where, in->len);
-      return -1;
-    }
-    if (ohets_buf_append(in, chunk, (size_t)r) != 0) {
-      fprintf(stderr, PROG ": %s: the answer is larger than %u bytes\n", where, MAX_ANSWER);
-      return -1;
-    }
+    else if (in->len == 0)
+      fprintf(stderr, PROG ": %s: the server closed the connection without answering\n",
+              where);
+    else
+      fprintf(stderr, PROG ": %s: the server closed the connection in the middle of "
+                      "the answer (%zu bytes read)\n", where, in->len);
+    return -1;
   }
 }
 
 /* ------------------------------------------------------------------ */
+/* The command line.                                                   */
 
 /* The option getopt complained about, as the user typed it. */
 static const char *option_name(char **argv, int ind, int opt) {
@@ -525,78 +550,187 @@ static const char *option_name(char **argv, int ind, int opt) {
   return argv[ind - 1];
 }
 
-int main(int argc, char **argv) {
-  enum { O_SUB = 256, O_NPI, O_PROV, O_MBI, O_LAST, O_FIRST, O_DOB, O_DATE, O_STC,
-         O_RAW, O_JSON, O_UNWRAPPED, O_CONNECT, O_READ, O_HELP, O_VERSION };
-  static const struct option opts[] = {
-      {"host", required_argument, NULL, 'H'},
-      {"port", required_argument, NULL, 'p'},
-      {"submitter", required_argument, NULL, O_SUB},
-      {"npi", required_argument, NULL, O_NPI},
-      {"provider", required_argument, NULL, O_PROV},
-      {"mbi", required_argument, NULL, O_MBI},
-      {"last", required_argument, NULL, O_LAST},
-      {"first", required_argument, NULL, O_FIRST},
-      {"dob", required_argument, NULL, O_DOB},
-      {"date", required_argument, NULL, O_DATE},
-      {"stc", required_argument, NULL, O_STC},
-      {"raw", no_argument, NULL, O_RAW},
-      {"json", no_argument, NULL, O_JSON},
-      {"unwrapped", no_argument, NULL, O_UNWRAPPED},
-      {"connect-timeout", required_argument, NULL, O_CONNECT},
-      {"read-timeout", required_argument, NULL, O_READ},
-      {"help", no_argument, NULL, O_HELP},
-      {"version", no_argument, NULL, O_VERSION},
-      {NULL, 0, NULL, 0}};
-  options o = {.host = "127.0.0.1", .port = "5270", .submitter = "SUBMITTER01",
-               .npi = "1234567893", .provider = "EXAMPLE CLINIC",
-               .output = OUT_SUMMARY, .connect_ms = 5000, .read_ms = 30000};
+enum { O_SUB = 256, O_NPI, O_PROV, O_MBI, O_LAST, O_FIRST, O_DOB, O_DATE, O_STC,
+       O_RAW, O_JSON, O_UNWRAPPED, O_CONNECT, O_READ, O_HELP, O_VERSION };
+static const struct option long_opts[] = {
+    {"host", required_argument, NULL, 'H'},
+    {"port", required_argument, NULL, 'p'},
+    {"submitter", required_argument, NULL, O_SUB},
+    {"npi", required_argument, NULL, O_NPI},
+    {"provider", required_argument, NULL, O_PROV},
+    {"mbi", required_argument, NULL, O_MBI},
+    {"last", required_argument, NULL, O_LAST},
+    {"first", required_argument, NULL, O_FIRST},
+    {"dob", required_argument, NULL, O_DOB},
+    {"date", required_argument, NULL, O_DATE},
+    {"stc", required_argument, NULL, O_STC},
+    {"raw", no_argument, NULL, O_RAW},
+    {"json", no_argument, NULL, O_JSON},
+    {"unwrapped", no_argument, NULL, O_UNWRAPPED},
+    {"connect-timeout", required_argument, NULL, O_CONNECT},
+    {"read-timeout", required_argument, NULL, O_READ},
+    {"help", no_argument, NULL, O_HELP},
+    {"version", no_argument, NULL, O_VERSION},
+    {NULL, 0, NULL, 0}};
+
+/* Takes option c (getopt's answer) into o.  0, -1 when --help or
+ * --version was answered, or 2 after a usage error line. */
+static int take_option(int c, char **argv, options *o, int *outputs) {
+  switch (c) {
+  case 'H': o->host = optarg; break;
+  case 'p': o->port = optarg; break;
+  case O_SUB: o->submitter = optarg; break;
+  case O_NPI: o->npi = optarg; break;
+  case O_PROV: o->provider = optarg; break;
+  case O_MBI: o->mbi = optarg; break;
+  case O_LAST: o->last = optarg; break;
+  case O_FIRST: o->first = optarg; break;
+  case O_DOB: o->dob = optarg; break;
+  case O_DATE: o->date = optarg; break;
+  case O_STC: o->stc = optarg; break;
+  case O_RAW: o->output = OUT_RAW; (*outputs)++; break;
+  case O_JSON: o->output = OUT_JSON; (*outputs)++; break;
+  case O_UNWRAPPED: o->unwrapped = 1; break;
+  case O_CONNECT:
+    if (parse_ms(optarg, &o->connect_ms) != 0)
+      return usage_error("%s: milliseconds 1..3600000", "--connect-timeout");
+    break;
+  case O_READ:
+    if (parse_ms(optarg, &o->read_ms) != 0)
+      return usage_error("%s: milliseconds 1..3600000", "--read-timeout");
+    break;
+  case O_HELP: usage(stdout); return -1;
+  case O_VERSION: printf(PROG " " OHETS_VERSION_STRING "\n"); return -1;
+  case ':':
+    return usage_error("%s needs a value", option_name(argv, optind, optopt));
+  default:
+    return usage_error("unknown option %s", option_name(argv, optind, optopt));
+  }
+  return 0;
+}
+
+/* Fills o from the command line and checks it.  0, -1 when --help or
+ * --version was answered (exit 0), or 2 after a usage error line. */
+static int parse_args(int argc, char **argv, options *o) {
   int outputs = 0, c;
   opterr = 0;
-  while ((c = getopt_long(argc, argv, ":H:p:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'H': o.host = optarg; break;
-    case 'p': o.port = optarg; break;
-    case O_SUB: o.submitter = optarg; break;
-    case O_NPI: o.npi = optarg; break;
-    case O_PROV: o.provider = optarg; break;
-    case O_MBI: o.mbi = optarg; break;
-    case O_LAST: o.last = optarg; break;
-    case O_FIRST: o.first = optarg; break;
-    case O_DOB: o.dob = optarg; break;
-    case O_DATE: o.date = optarg; break;
-    case O_STC: o.stc = optarg; break;
-    case O_RAW: o.output = OUT_RAW; outputs++; break;
-    case O_JSON: o.output = OUT_JSON; outputs++; break;
-    case O_UNWRAPPED: o.unwrapped = 1; break;
-    case O_CONNECT:
-      if (parse_ms(optarg, &o.connect_ms) != 0)
-        return usage_error("%s: milliseconds 1..3600000", "--connect-timeout");
-      break;
-    case O_READ:
-      if (parse_ms(optarg, &o.read_ms) != 0)
-        return usage_error("%s: milliseconds 1..3600000", "--read-timeout");
-      break;
-    case O_HELP: usage(stdout); return 0;
-    case O_VERSION: printf(PROG " " OHETS_VERSION_STRING "\n"); return 0;
-    case ':':
-      return usage_error("%s needs a value", option_name(argv, optind, optopt));
-    default:
-      return usage_error("unknown option %s", option_name(argv, optind, optopt));
-    }
+  while ((c = getopt_long(argc, argv, ":H:p:", long_opts, NULL)) != -1) {
+    int rc = take_option(c, argv, o, &outputs);
+    if (rc != 0)
+      return rc;
   }
   if (outputs > 1)
     return usage_error("%s", "--raw and --json: choose one");
   if (argc - optind > 1)
     return usage_error("%s", "one FILE at most");
   if (optind < argc)
-    o.file = argv[optind];
-  int rc = check_options(&o);
-  if (rc != 0)
-    return rc;
+    o->file = argv[optind];
+  return check_options(o);
+}
 
-  int status = 1, fd = -1;
-  json_t *doc = NULL;
+/* ------------------------------------------------------------------ */
+/* One inquiry.                                                        */
+
+/* The request: FILE as read, or the 270 built from the options and
+ * checked by the core.  mbi gets the beneficiary's MBI (for --json).
+ * 0, 1 after a line, or 2 when the options made a 270 HETS would refuse. */
+static int load_request(const options *o, ohets_buf *req, char *mbi, size_t mbisz) {
+  if (o->file == NULL) {
+    if (build_270(o, req) != 0) {
+      fprintf(stderr, PROG ": cannot build the 270: out of memory\n");
+      return 1;
+    }
+    if (validate_built(req) != 0)
+      return 2;
+    upper_copy(mbi, mbisz, o->mbi);
+    return 0;
+  }
+  FILE *f = strcmp(o->file, "-") == 0 ? stdin : fopen(o->file, "rb");
+  if (f == NULL) {
+    fprintf(stderr, PROG ": %s: %s\n", o->file, err_text(errno));
+    return 1;
+  }
+  int rc = ohets_common_read_all(f, req);
+  if (f != stdin)
+    fclose(f);
+  if (rc != 0) {
+    fprintf(stderr, PROG ": %s: %s\n", o->file,
+            rc == -ENOBUFS ? "larger than 64 MiB" : err_text(-rc));
+    return 1;
+  }
+  mbi_of_request(req, mbi, mbisz);
+  return 0;
+}
+
+/* The bytes to send: the request in the wrapper, unless --unwrapped or a
+ * FILE that carries the wrapper already (sent untouched).  *raw_answer:
+ * the answer comes unwrapped.  0, or 1 after a line. */
+static int frame_request(const options *o, const ohets_buf *req, ohets_buf *wire,
+                         int *raw_answer) {
+  int prewrapped = req->len > 0 && req->data[0] == OHETS_FRAME_SOH;
+  const uint8_t *p = req->data ? req->data : (const uint8_t *)"";
+  int rc = o->unwrapped || prewrapped ? ohets_buf_append(wire, p, req->len)
+                                      : ohets_frame_wrap(wire, p, req->len);
+  if (rc != 0) {
+    fprintf(stderr, PROG ": cannot frame the request: %s\n", err_text(-rc));
+    return 1;
+  }
+  *raw_answer = o->unwrapped && !prewrapped;
+  return 0;
+}
+
+/* Connects, sends wire and reads one answer into in (its payload at *off,
+ * *len bytes).  0, or 1 after a line. */
+static int exchange(const options *o, const char *where, const ohets_buf *wire,
+                    int raw_answer, ohets_buf *in, size_t *off, size_t *len) {
+  int status = 1;
+  int fd = connect_to(o->host, o->port, where, o->connect_ms);
+  if (fd < 0)
+    return 1;
+  if (send_all(fd, wire->data, wire->len, now_ms() + o->read_ms, where) == 0 &&
+      read_answer(fd, raw_answer, o->read_ms, where, in, off, len) == 0)
+    status = 0;
+  close(fd);
+  return status;
+}
+
+/* Prints the answer as asked: its X12, a JSON document or a summary in
+ * words.  0, or 1 after a line. */
+static int print_answer(const options *o, const char *payload, size_t len,
+                        const char *mbi) {
+  if (o->output == OUT_RAW) {
+    fwrite(payload, 1, len, stdout);
+    if (isatty(STDOUT_FILENO))
+      fputc('\n', stdout);
+  } else {
+    json_t *doc = ohets_query_decode(payload, len, mbi[0] ? mbi : NULL);
+    if (doc == NULL) {
+      fprintf(stderr, PROG ": out of memory decoding the answer\n");
+      return 1;
+    }
+    if (o->output == OUT_JSON) {
+      json_dumpf(doc, stdout, JSON_INDENT(2));
+      fputc('\n', stdout);
+    } else {
+      ohets_query_summary(stdout, doc);
+    }
+    json_decref(doc);
+  }
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, PROG ": stdout: %s\n", err_text(errno));
+    return 1;
+  }
+  return 0;
+}
+
+int main(int argc, char **argv) {
+  options o = {.host = "127.0.0.1", .port = "5270", .submitter = "SUBMITTER01",
+               .npi = "1234567893", .provider = "EXAMPLE CLINIC",
+               .output = OUT_SUMMARY, .connect_ms = 5000, .read_ms = 30000};
+  int status = parse_args(argc, argv, &o);
+  if (status != 0)
+    return status < 0 ? 0 : status;
+
   char where[300], mbi[81] = "";
   ohets_buf req, wire, in;
   ohets_buf_init(&req, MAX_FILE);
@@ -604,80 +738,15 @@ int main(int argc, char **argv) {
   ohets_buf_init(&in, MAX_ANSWER + OHETS_FRAME_OVERHEAD + 1024);
   snprintf(where, sizeof where, strchr(o.host, ':') ? "[%s]:%s" : "%s:%s", o.host, o.port);
 
-  if (o.file != NULL) {
-    FILE *f = strcmp(o.file, "-") == 0 ? stdin : fopen(o.file, "rb");
-    if (f == NULL) {
-      fprintf(stderr, PROG ": %s: %s\n", o.file, err_text(errno));
-      goto done;
-    }
-    rc = ohets_common_read_all(f, &req);
-    if (f != stdin)
-      fclose(f);
-    if (rc != 0) {
-      fprintf(stderr, PROG ": %s: %s\n", o.file,
-              rc == -ENOBUFS ? "larger than 64 MiB" : err_text(-rc));
-      goto done;
-    }
-    mbi_of_request(&req, mbi, sizeof mbi);
-  } else {
-    if (build_270(&o, &req) != 0) {
-      fprintf(stderr, PROG ": cannot build the 270: out of memory\n");
-      goto done;
-    }
-    if (validate_built(&req) != 0) {
-      status = 2; /* the options made a request HETS would refuse */
-      goto done;
-    }
-    upper_copy(mbi, sizeof mbi, o.mbi);
-  }
-
-  /* A FILE that already carries the wrapper goes out untouched. */
-  int prewrapped = req.len > 0 && req.data[0] == OHETS_FRAME_SOH;
-  if (o.unwrapped || prewrapped)
-    rc = ohets_buf_append(&wire, req.data ? req.data : (const uint8_t *)"", req.len);
-  else
-    rc = ohets_frame_wrap(&wire, req.data ? req.data : (const uint8_t *)"", req.len);
-  if (rc != 0) {
-    fprintf(stderr, PROG ": cannot frame the request: %s\n", err_text(-rc));
-    goto done;
-  }
-
-  fd = connect_to(o.host, o.port, where, o.connect_ms);
-  if (fd < 0)
-    goto done;
-  if (send_all(fd, wire.data, wire.len, now_ms() + o.read_ms, where) != 0)
-    goto done;
+  int raw_answer = 0;
   size_t off = 0, len = 0;
-  if (read_answer(fd, o.unwrapped && !prewrapped, o.read_ms, where, &in, &off, &len) != 0)
-    goto done;
-  const char *payload = (const char *)in.data + off;
-
-  if (o.output == OUT_RAW) {
-    fwrite(payload, 1, len, stdout);
-    if (isatty(STDOUT_FILENO))
-      fputc('\n', stdout);
-  } else {
-    doc = ohets_query_decode(payload, len, mbi[0] ? mbi : NULL);
-    if (doc == NULL) {
-      fprintf(stderr, PROG ": out of memory decoding the answer\n");
-      goto done;
-    }
-    if (o.output == OUT_JSON) {
-      json_dumpf(doc, stdout, JSON_INDENT(2));
-      fputc('\n', stdout);
-    } else {
-      ohets_query_summary(stdout, doc);
-    }
-  }
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    fprintf(stderr, PROG ": stdout: %s\n", err_text(errno));
-    goto done;
-  }
-  status = 0;
-done:
-  if (fd >= 0)
-    close(fd);
-  json_decref(doc);
+  status = load_request(&o, &req, mbi, sizeof mbi);
+  if (status == 0)
+    status = frame_request(&o, &req, &wire, &raw_answer);
+  if (status == 0)
+    status = exchange(&o, where, &wire, raw_answer, &in, &off, &len);
+  if (status == 0)
+    status = print_answer(&o, (const char *)in.data + off, len, mbi);
   ohets_buf_free(&req);
   ohets_buf_free(&wire);
   ohets_buf_free(&in);
