@@ -849,78 +849,101 @@ static void progress_loop(run_state *run, worker *ws, unsigned n, ohets_load_his
 
 static double round_to(double v, double unit) { return round(v / unit) * unit; }
 
-static void report(const load_cfg *cfg, worker *ws, unsigned n, double seconds,
-                   ohets_load_hist *h) {
-  uint64_t answers[4] = {0};
-  static uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
-  memset(aaa, 0, sizeof aaa);
+/* A run's figures, summed over the workers. */
+typedef struct totals {
+  double seconds, tps;
+  uint64_t requests, errors, closes;
+  uint64_t answers[4];
+  uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
+  uint64_t lat[5]; /* p50, p90, p99, p99.9, max in us */
+} totals;
+
+static void sum_totals(worker *ws, unsigned n, double seconds, const ohets_load_hist *h,
+                       totals *t) {
+  memset(t, 0, sizeof *t);
   for (unsigned i = 0; i < n; i++) {
     for (int k = 0; k < 4; k++)
-      answers[k] += ws[i].answers[k];
+      t->answers[k] += ws[i].answers[k];
     for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
-      aaa[s] += ws[i].aaa[s];
+      t->aaa[s] += ws[i].aaa[s];
   }
-  uint64_t requests = SUM(ws, n, requests), errors = SUM(ws, n, errors),
-           closes = SUM(ws, n, closes);
-  double tps = seconds > 0 ? (double)requests / seconds : 0;
+  t->requests = SUM(ws, n, requests);
+  t->errors = SUM(ws, n, errors);
+  t->closes = SUM(ws, n, closes);
+  t->seconds = seconds;
+  t->tps = seconds > 0 ? (double)t->requests / seconds : 0;
   static const double pcts[] = {50, 90, 99, 99.9};
-  static const char *const pnames[] = {"p50", "p90", "p99", "p999"};
-  uint64_t lat[5];
   for (int i = 0; i < 4; i++)
-    lat[i] = us(ohets_load_hist_percentile(h, pcts[i]));
-  lat[4] = us(ohets_load_hist_max(h));
+    t->lat[i] = us(ohets_load_hist_percentile(h, pcts[i]));
+  t->lat[4] = us(ohets_load_hist_max(h));
+}
 
-  if (cfg->json) {
-    json_t *o = json_object(), *l = json_object(), *an = json_object(), *aa = json_object();
-    json_object_set_new(o, "connections", json_integer(cfg->conns));
-    json_object_set_new(o, "seconds", json_real(round_to(seconds, 0.001)));
-    json_object_set_new(o, "requests", json_integer((json_int_t)requests));
-    json_object_set_new(o, "tps", json_real(round_to(tps, 0.1)));
-    for (int i = 0; i < 4; i++)
-      json_object_set_new(l, pnames[i], json_integer((json_int_t)lat[i]));
-    json_object_set_new(l, "max", json_integer((json_int_t)lat[4]));
-    json_object_set_new(o, "latency_us", l);
-    for (int k = 0; k < 4; k++)
-      json_object_set_new(an, ohets_answer_name((ohets_answer)k),
-                          json_integer((json_int_t)answers[k]));
-    json_object_set_new(o, "answers", an);
-    for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
-      if (aaa[s] != 0) {
-        char code[3];
-        ohets_load_aaa_code(s, code);
-        json_object_set_new(aa, code, json_integer((json_int_t)aaa[s]));
-      }
-    json_object_set_new(o, "aaa", aa);
-    json_object_set_new(o, "errors", json_integer((json_int_t)errors));
-    json_object_set_new(o, "unexpected_closes", json_integer((json_int_t)closes));
-    json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
-    fputc('\n', stdout);
-    json_decref(o);
-    return;
-  }
+/* --json: one object on one line. */
+static void report_json(const load_cfg *cfg, const totals *t) {
+  static const char *const pnames[] = {"p50", "p90", "p99", "p999"};
+  json_t *o = json_object(), *l = json_object(), *an = json_object(), *aa = json_object();
+  json_object_set_new(o, "connections", json_integer(cfg->conns));
+  json_object_set_new(o, "seconds", json_real(round_to(t->seconds, 0.001)));
+  json_object_set_new(o, "requests", json_integer((json_int_t)t->requests));
+  json_object_set_new(o, "tps", json_real(round_to(t->tps, 0.1)));
+  for (int i = 0; i < 4; i++)
+    json_object_set_new(l, pnames[i], json_integer((json_int_t)t->lat[i]));
+  json_object_set_new(l, "max", json_integer((json_int_t)t->lat[4]));
+  json_object_set_new(o, "latency_us", l);
+  for (int k = 0; k < 4; k++)
+    json_object_set_new(an, ohets_answer_name((ohets_answer)k),
+                        json_integer((json_int_t)t->answers[k]));
+  json_object_set_new(o, "answers", an);
+  for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
+    if (t->aaa[s] != 0) {
+      char code[3];
+      ohets_load_aaa_code(s, code);
+      json_object_set_new(aa, code, json_integer((json_int_t)t->aaa[s]));
+    }
+  json_object_set_new(o, "aaa", aa);
+  json_object_set_new(o, "errors", json_integer((json_int_t)t->errors));
+  json_object_set_new(o, "unexpected_closes", json_integer((json_int_t)t->closes));
+  json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+  fputc('\n', stdout);
+  json_decref(o);
+}
+
+/* The summary in lines of text. */
+static void report_text(const load_cfg *cfg, const totals *t) {
   printf("%s:%u  %u connections  %s  %.3f s\n", cfg->host, cfg->port, cfg->conns,
-         cfg->rate > 0 ? "open loop" : "closed loop", seconds);
+         cfg->rate > 0 ? "open loop" : "closed loop", t->seconds);
   if (cfg->rate > 0)
     printf("target     %.1f requests/s\n", cfg->rate);
-  printf("requests   %llu  (%.1f tps)\n", (unsigned long long)requests, tps);
+  printf("requests   %llu  (%.1f tps)\n", (unsigned long long)t->requests, t->tps);
   printf("latency    p50 %llu us  p90 %llu us  p99 %llu us  p99.9 %llu us  max %llu us\n",
-         (unsigned long long)lat[0], (unsigned long long)lat[1], (unsigned long long)lat[2],
-         (unsigned long long)lat[3], (unsigned long long)lat[4]);
-  printf("answers    271 %llu  999 %llu  TA1 %llu  HETS %llu\n", (unsigned long long)answers[0],
-         (unsigned long long)answers[1], (unsigned long long)answers[2],
-         (unsigned long long)answers[3]);
+         (unsigned long long)t->lat[0], (unsigned long long)t->lat[1],
+         (unsigned long long)t->lat[2], (unsigned long long)t->lat[3],
+         (unsigned long long)t->lat[4]);
+  printf("answers    271 %llu  999 %llu  TA1 %llu  HETS %llu\n",
+         (unsigned long long)t->answers[0], (unsigned long long)t->answers[1],
+         (unsigned long long)t->answers[2], (unsigned long long)t->answers[3]);
   printf("aaa       ");
   int any = 0;
   for (int s = 0; s < OHETS_LOAD_AAA_SLOTS; s++)
-    if (aaa[s] != 0) {
+    if (t->aaa[s] != 0) {
       char code[3];
       ohets_load_aaa_code(s, code);
-      printf(" %s %llu", code, (unsigned long long)aaa[s]);
+      printf(" %s %llu", code, (unsigned long long)t->aaa[s]);
       any = 1;
     }
   printf("%s\n", any ? "" : " none");
-  printf("errors     %llu  unexpected closes %llu\n", (unsigned long long)errors,
-         (unsigned long long)closes);
+  printf("errors     %llu  unexpected closes %llu\n", (unsigned long long)t->errors,
+         (unsigned long long)t->closes);
+}
+
+static void report(const load_cfg *cfg, worker *ws, unsigned n, double seconds,
+                   const ohets_load_hist *h) {
+  static totals t; /* the AAA slots make it large */
+  sum_totals(ws, n, seconds, h, &t);
+  if (cfg->json)
+    report_json(cfg, &t);
+  else
+    report_text(cfg, &t);
 }
 
 /* ---------------------------------------------------------------- options */
@@ -1036,119 +1059,114 @@ static int raise_nofile(unsigned conns) {
   return 0;
 }
 
-static int parse_args(int argc, char **argv, load_cfg *cfg) {
-  enum { O_RATE = 256, O_THREADS, O_DB, O_MIX, O_SUBMITTER, O_NPI, O_UNWRAPPED, O_JSON,
-         O_IDLE, O_TIMEOUT, O_HELP, O_VERSION };
-  static const struct option opts[] = {{"rate", required_argument, NULL, O_RATE},
-                                       {"threads", required_argument, NULL, O_THREADS},
-                                       {"db", required_argument, NULL, O_DB},
-                                       {"mix", required_argument, NULL, O_MIX},
-                                       {"submitter", required_argument, NULL, O_SUBMITTER},
-                                       {"npi", required_argument, NULL, O_NPI},
-                                       {"unwrapped", no_argument, NULL, O_UNWRAPPED},
-                                       {"json", no_argument, NULL, O_JSON},
-                                       {"idle-check", no_argument, NULL, O_IDLE},
-                                       {"timeout", required_argument, NULL, O_TIMEOUT},
-                                       {"help", no_argument, NULL, O_HELP},
-                                       {"version", no_argument, NULL, O_VERSION},
-                                       {NULL, 0, NULL, 0}};
+/* One usage error line; the exit status for it. */
+#define usage_line(...) (err_line(__VA_ARGS__), EXIT_USAGE)
+
+enum { O_RATE = 256, O_THREADS, O_DB, O_MIX, O_SUBMITTER, O_NPI, O_UNWRAPPED, O_JSON,
+       O_IDLE, O_TIMEOUT, O_HELP, O_VERSION };
+static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RATE},
+                                          {"threads", required_argument, NULL, O_THREADS},
+                                          {"db", required_argument, NULL, O_DB},
+                                          {"mix", required_argument, NULL, O_MIX},
+                                          {"submitter", required_argument, NULL, O_SUBMITTER},
+                                          {"npi", required_argument, NULL, O_NPI},
+                                          {"unwrapped", no_argument, NULL, O_UNWRAPPED},
+                                          {"json", no_argument, NULL, O_JSON},
+                                          {"idle-check", no_argument, NULL, O_IDLE},
+                                          {"timeout", required_argument, NULL, O_TIMEOUT},
+                                          {"help", no_argument, NULL, O_HELP},
+                                          {"version", no_argument, NULL, O_VERSION},
+                                          {NULL, 0, NULL, 0}};
+#define NOT_MINE 1000 /* take_shape_option: some other option */
+
+/* The options that shape the load: sockets, duration or count, rate,
+ * threads, timeout.  0, EXIT_USAGE after a line, or NOT_MINE. */
+static int take_shape_option(int c, load_cfg *cfg) {
   unsigned long long v;
-  int c;
-  opterr = 0;
-  while ((c = getopt_long(argc, argv, ":H:p:c:d:n:", opts, NULL)) != -1) {
-    switch (c) {
-    case 'H': cfg->host = optarg; break;
-    case 'p':
-      if (parse_uint(optarg, 65535, &v) != 0 || v == 0) {
-        err_line("-p: want a port 1..65535");
-        return EXIT_USAGE;
-      }
-      cfg->port = (unsigned)v;
-      break;
-    case 'c':
-      if (parse_uint(optarg, MAX_CONNS, &v) != 0 || v == 0) {
-        err_line("-c: want a number of connections 1..%u", MAX_CONNS);
-        return EXIT_USAGE;
-      }
-      cfg->conns = (unsigned)v;
-      break;
-    case 'd':
-      if (parse_positive(optarg, &cfg->seconds) != 0) {
-        err_line("-d: want a positive number of seconds");
-        return EXIT_USAGE;
-      }
-      break;
-    case 'n':
-      if (parse_uint(optarg, 1000000000000ull, &v) != 0 || v == 0) {
-        err_line("-n: want a positive number of requests");
-        return EXIT_USAGE;
-      }
-      cfg->count = v;
-      break;
-    case O_RATE:
-      if (parse_positive(optarg, &cfg->rate) != 0) {
-        err_line("--rate: want a positive number of requests per second");
-        return EXIT_USAGE;
-      }
-      break;
-    case O_THREADS:
-      if (parse_uint(optarg, MAX_THREADS, &v) != 0 || v == 0) {
-        err_line("--threads: want 1..%u", MAX_THREADS);
-        return EXIT_USAGE;
-      }
-      cfg->threads = (unsigned)v;
-      break;
-    case O_DB: cfg->db = optarg; break;
-    case O_MIX:
-      if (parse_mix(optarg, cfg->mix) != 0) {
-        err_line("--mix: want three percentages HIT,MISS,BAD adding up to 100");
-        return EXIT_USAGE;
-      }
-      break;
-    case O_SUBMITTER:
-      if (optarg[0] == '\0' || strlen(optarg) > 15) {
-        err_line("--submitter: want 1 to 15 characters");
-        return EXIT_USAGE;
-      }
-      cfg->submitter = optarg;
-      break;
-    case O_NPI:
-      if (!ohets_npi_valid(optarg, strlen(optarg))) {
-        err_line("--npi: not a valid NPI (10 digits with a good check digit)");
-        return EXIT_USAGE;
-      }
-      cfg->npi = optarg;
-      break;
-    case O_UNWRAPPED: cfg->unwrapped = 1; break;
-    case O_JSON: cfg->json = 1; break;
-    case O_IDLE: cfg->idle_check = 1; break;
-    case O_TIMEOUT:
-      if (parse_positive(optarg, &cfg->timeout_s) != 0) {
-        err_line("--timeout: want a positive number of seconds");
-        return EXIT_USAGE;
-      }
-      cfg->timeout_given = 1;
-      break;
-    case O_HELP: usage(stdout); return -1;
-    case O_VERSION: printf(PROG " (openhets) " OHETS_VERSION_STRING "\n"); return -1;
-    case ':': err_line("option %s needs an argument (see --help)", argv[optind - 1]); return EXIT_USAGE;
-    default: err_line("unknown option %s (see --help)", argv[optind - 1]); return EXIT_USAGE;
-    }
+  switch (c) {
+  case 'c':
+    if (parse_uint(optarg, MAX_CONNS, &v) != 0 || v == 0)
+      return usage_line("-c: want a number of connections 1..%u", MAX_CONNS);
+    cfg->conns = (unsigned)v;
+    return 0;
+  case 'd':
+    if (parse_positive(optarg, &cfg->seconds) != 0)
+      return usage_line("-d: want a positive number of seconds");
+    return 0;
+  case 'n':
+    if (parse_uint(optarg, 1000000000000ull, &v) != 0 || v == 0)
+      return usage_line("-n: want a positive number of requests");
+    cfg->count = v;
+    return 0;
+  case O_RATE:
+    if (parse_positive(optarg, &cfg->rate) != 0)
+      return usage_line("--rate: want a positive number of requests per second");
+    return 0;
+  case O_THREADS:
+    if (parse_uint(optarg, MAX_THREADS, &v) != 0 || v == 0)
+      return usage_line("--threads: want 1..%u", MAX_THREADS);
+    cfg->threads = (unsigned)v;
+    return 0;
+  case O_TIMEOUT:
+    if (parse_positive(optarg, &cfg->timeout_s) != 0)
+      return usage_line("--timeout: want a positive number of seconds");
+    cfg->timeout_given = 1;
+    return 0;
   }
-  cfg->files = argv + optind;
-  cfg->nfiles = (size_t)(argc - optind);
-  if (cfg->seconds > 0 && cfg->count > 0) {
-    err_line("give -d or -n, not both");
-    return EXIT_USAGE;
+  return NOT_MINE;
+}
+
+/* Every other option: the server, the requests, the output.  0, -1 when
+ * --help or --version was answered, or EXIT_USAGE after a line. */
+static int take_option(int c, char **argv, load_cfg *cfg) {
+  unsigned long long v;
+  switch (c) {
+  case 'H': cfg->host = optarg; break;
+  case 'p':
+    if (parse_uint(optarg, 65535, &v) != 0 || v == 0)
+      return usage_line("-p: want a port 1..65535");
+    cfg->port = (unsigned)v;
+    break;
+  case O_DB: cfg->db = optarg; break;
+  case O_MIX:
+    if (parse_mix(optarg, cfg->mix) != 0)
+      return usage_line("--mix: want three percentages HIT,MISS,BAD adding up to 100");
+    break;
+  case O_SUBMITTER:
+    if (optarg[0] == '\0' || strlen(optarg) > 15)
+      return usage_line("--submitter: want 1 to 15 characters");
+    cfg->submitter = optarg;
+    break;
+  case O_NPI:
+    if (!ohets_npi_valid(optarg, strlen(optarg)))
+      return usage_line("--npi: not a valid NPI (10 digits with a good check digit)");
+    cfg->npi = optarg;
+    break;
+  case O_UNWRAPPED: cfg->unwrapped = 1; break;
+  case O_JSON: cfg->json = 1; break;
+  case O_IDLE: cfg->idle_check = 1; break;
+  case O_HELP: usage(stdout); return -1;
+  case O_VERSION: printf(PROG " (openhets) " OHETS_VERSION_STRING "\n"); return -1;
+  case ':': return usage_line("option %s needs an argument (see --help)", argv[optind - 1]);
+  default: {
+    int rc = take_shape_option(c, cfg);
+    if (rc != NOT_MINE)
+      return rc;
+    return usage_line("unknown option %s (see --help)", argv[optind - 1]);
   }
-  if (cfg->db != NULL && cfg->nfiles > 0) {
-    err_line("give FILES or --db, not both");
-    return EXIT_USAGE;
   }
-  if (!cfg->idle_check && cfg->db == NULL && cfg->nfiles == 0) {
-    err_line("no requests: give FILES or --db (see --help)");
-    return EXIT_USAGE;
-  }
+  return 0;
+}
+
+/* What the options say together: one of -d and -n, one source of
+ * requests; the defaults that depend on others.  0 or EXIT_USAGE. */
+static int settle_args(load_cfg *cfg) {
+  if (cfg->seconds > 0 && cfg->count > 0)
+    return usage_line("give -d or -n, not both");
+  if (cfg->db != NULL && cfg->nfiles > 0)
+    return usage_line("give FILES or --db, not both");
+  if (!cfg->idle_check && cfg->db == NULL && cfg->nfiles == 0)
+    return usage_line("no requests: give FILES or --db (see --help)");
   if (cfg->seconds == 0 && cfg->count == 0)
     cfg->seconds = 10;
   if (cfg->threads == 0) {
@@ -1158,6 +1176,20 @@ static int parse_args(int argc, char **argv, load_cfg *cfg) {
   if (cfg->threads > cfg->conns)
     cfg->threads = cfg->conns;
   return 0;
+}
+
+/* 0 to run, -1 when --help or --version was answered, or EXIT_USAGE. */
+static int parse_args(int argc, char **argv, load_cfg *cfg) {
+  int c;
+  opterr = 0;
+  while ((c = getopt_long(argc, argv, ":H:p:c:d:n:", long_opts, NULL)) != -1) {
+    int rc = take_option(c, argv, cfg);
+    if (rc != 0)
+      return rc;
+  }
+  cfg->files = argv + optind;
+  cfg->nfiles = (size_t)(argc - optind);
+  return settle_args(cfg);
 }
 
 /* ---------------------------------------------------------------- main */
@@ -1186,42 +1218,19 @@ static int build_requests(const load_cfg *cfg, ohets_load_reqs *reqs) {
   return rc;
 }
 
-static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs) {
-  run_state run;
-  worker *ws = NULL;
-  conn *conns = NULL;
-  ohets_load_hist *merged = NULL;
-  unsigned started = 0, nt = cfg->threads;
-  int status = 0;
-
-  memset(&run, 0, sizeof run);
-  run.cfg = cfg;
-  run.reqs = reqs;
-  if (cfg->rate > 0)
-    run.step_ns = (uint64_t)(1e9 / cfg->rate);
-  if (cfg->rate > 0 && run.step_ns == 0)
-    run.step_ns = 1;
-  ws = calloc(nt, sizeof *ws);
-  conns = calloc(cfg->conns, sizeof *conns);
-  merged = malloc(sizeof *merged);
-  if (ws == NULL || conns == NULL || merged == NULL) {
-    err_line("out of memory");
-    status = EXIT_FAILED;
-    goto done;
-  }
-  pthread_barrier_init(&run.barrier, NULL, nt + 1);
+/* Shares the sockets out between the nt workers; each gets its loop and
+ * histogram.  0, or -ENOMEM (the loops made so far have w->run set). */
+static int setup_workers(run_state *run, worker *ws, unsigned nt, conn *conns) {
+  const load_cfg *cfg = run->cfg;
   unsigned next = 0;
   for (unsigned i = 0; i < nt; i++) {
     worker *w = &ws[i];
-    w->run = &run;
     w->conns = conns + next;
     w->nconns = cfg->conns / nt + (i < cfg->conns % nt);
     w->hist = malloc(sizeof *w->hist);
-    if (w->hist == NULL || uv_loop_init(&w->loop) != 0) {
-      err_line("out of memory");
-      status = EXIT_FAILED;
-      goto done;
-    }
+    if (w->hist == NULL || uv_loop_init(&w->loop) != 0)
+      return -ENOMEM;
+    w->run = run; /* marks the loop as made, for free_workers */
     ohets_load_hist_init(w->hist);
     for (unsigned k = 0; k < w->nconns; k++) {
       conn *c = &w->conns[k];
@@ -1230,56 +1239,65 @@ static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs) {
     }
     next += w->nconns;
   }
+  return 0;
+}
 
-  /* The workers get no signals: main handles them. */
+/* Starts a thread per worker, with SIGINT and SIGTERM blocked in them
+ * (main handles those).  When one cannot start, exits: the threads that
+ * did would wait at the barrier forever. */
+static void start_workers(worker *ws, unsigned nt) {
   sigset_t block, old;
   sigemptyset(&block);
   sigaddset(&block, SIGINT);
   sigaddset(&block, SIGTERM);
   pthread_sigmask(SIG_BLOCK, &block, &old);
+  unsigned started = 0;
   for (; started < nt; started++)
     if (pthread_create(&ws[started].thread, NULL, worker_main, &ws[started]) != 0)
       break;
   pthread_sigmask(SIG_SETMASK, &old, NULL);
   if (started < nt) {
-    /* Threads that started wait at the barrier forever otherwise. */
     err_line("cannot start threads");
     exit(EXIT_FAILED);
   }
+}
 
-  pthread_barrier_wait(&run.barrier);
+/* Between the workers' two phases: once every worker has connected its
+ * sockets (or failed to), counts the failures as errors, or calls the run
+ * off when none connected; starts the clock.  0 or EXIT_FAILED. */
+static int begin_run(run_state *run, worker *ws, unsigned nt) {
+  const load_cfg *cfg = run->cfg;
+  int status = 0;
+  pthread_barrier_wait(&run->barrier);
   unsigned connected = 0;
   for (unsigned i = 0; i < nt; i++)
     connected += ws[i].connected_at_start;
   if (connected == 0) {
-    atomic_store(&run.abort, 1);
+    atomic_store(&run->abort, 1);
     err_line("cannot connect to %s:%u (no socket connected)", cfg->host, cfg->port);
     status = EXIT_FAILED;
   }
   for (unsigned i = 0; i < nt; i++) /* connect failures before the run are errors too */
     for (unsigned k = ws[i].connected_at_start; k < ws[i].nconns && connected > 0; k++)
       count(&ws[i].errors);
-  run.start_ns = uv_hrtime();
+  run->start_ns = uv_hrtime();
   if (cfg->seconds > 0)
-    run.deadline_ns = run.start_ns + (uint64_t)(cfg->seconds * 1e9);
-  pthread_barrier_wait(&run.barrier);
+    run->deadline_ns = run->start_ns + (uint64_t)(cfg->seconds * 1e9);
+  pthread_barrier_wait(&run->barrier);
+  return status;
+}
 
-  if (status == 0 && isatty(STDERR_FILENO))
-    progress_loop(&run, ws, nt, merged);
-  for (unsigned i = 0; i < nt; i++)
-    pthread_join(ws[i].thread, NULL);
-  if (status != 0)
-    goto done;
-
-  uint64_t end = run.start_ns;
+/* From the start to the last worker's finish. */
+static double run_seconds(const run_state *run, const worker *ws, unsigned nt) {
+  uint64_t end = run->start_ns;
   for (unsigned i = 0; i < nt; i++)
     if (ws[i].finish_ns > end)
       end = ws[i].finish_ns;
-  merge_hists(ws, nt, merged);
-  report(cfg, ws, nt, (double)(end - run.start_ns) / 1e9, merged);
+  return (double)(end - run->start_ns) / 1e9;
+}
 
-done:
-  if (ws != NULL) {
+static void free_workers(worker *ws, unsigned nt, conn *conns, unsigned nconns) {
+  if (ws != NULL)
     for (unsigned i = 0; i < nt; i++) {
       if (ws[i].run != NULL) {
         uv_run(&ws[i].loop, UV_RUN_NOWAIT);
@@ -1287,14 +1305,53 @@ done:
       }
       free(ws[i].hist);
     }
-    if (started == nt)
-      pthread_barrier_destroy(&run.barrier);
-  }
   if (conns != NULL)
-    for (unsigned i = 0; i < cfg->conns; i++)
+    for (unsigned i = 0; i < nconns; i++)
       free(conns[i].pend);
   free(conns);
   free(ws);
+}
+
+static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs) {
+  run_state run;
+  unsigned nt = cfg->threads;
+  int status = EXIT_FAILED, threads = 0;
+
+  memset(&run, 0, sizeof run);
+  run.cfg = cfg;
+  run.reqs = reqs;
+  if (cfg->rate > 0)
+    run.step_ns = (uint64_t)(1e9 / cfg->rate);
+  if (cfg->rate > 0 && run.step_ns == 0)
+    run.step_ns = 1;
+  worker *ws = calloc(nt, sizeof *ws);
+  conn *conns = calloc(cfg->conns, sizeof *conns);
+  ohets_load_hist *merged = malloc(sizeof *merged);
+  if (ws == NULL || conns == NULL || merged == NULL) {
+    err_line("out of memory");
+    goto done;
+  }
+  pthread_barrier_init(&run.barrier, NULL, nt + 1);
+  if (setup_workers(&run, ws, nt, conns) != 0) {
+    err_line("out of memory");
+    goto done;
+  }
+  start_workers(ws, nt);
+  threads = 1;
+  status = begin_run(&run, ws, nt);
+  if (status == 0 && isatty(STDERR_FILENO))
+    progress_loop(&run, ws, nt, merged);
+  for (unsigned i = 0; i < nt; i++)
+    pthread_join(ws[i].thread, NULL);
+  if (status == 0) {
+    merge_hists(ws, nt, merged);
+    report(cfg, ws, nt, run_seconds(&run, ws, nt), merged);
+  }
+
+done:
+  if (threads)
+    pthread_barrier_destroy(&run.barrier);
+  free_workers(ws, nt, conns, cfg->conns);
   free(merged);
   return status;
 }
