@@ -45,6 +45,7 @@ struct ohets_srv_listeners {
   unsigned n;              /* opened */
   uint64_t last_report_ms; /* of running out of descriptors */
   listener l[OHETS_SRV_MAX_LISTENERS];
+  ohets_tls_ctx *tls[OHETS_SRV_MAX_LISTENERS]; /* TLS listeners' contexts */
 };
 
 static void on_pause_over(uv_timer_t *t);
@@ -156,6 +157,9 @@ int ohets_srv_listeners_start(ohets_srv_listeners **out, uv_loop_t *loop,
   ls->accept = accept;
   ls->arg = arg;
   *out = ls;
+  int rc = ohets_srv_listeners_tls_load(cfg, ls->tls, err, errsz);
+  if (rc != 0)
+    return rc;
   for (size_t i = 0; i < cfg->n_listen; i++) {
     listener *l = &ls->l[i];
     char where[96];
@@ -168,7 +172,7 @@ int ohets_srv_listeners_start(ohets_srv_listeners **out, uv_loop_t *loop,
       snprintf(err, errsz, "listen %s: %s", where, strerror(-fd));
       return fd;
     }
-    int rc = uv_poll_init_socket(loop, &l->poll, fd);
+    rc = uv_poll_init_socket(loop, &l->poll, fd);
     if (rc != 0) {
       close(fd);
       snprintf(err, errsz, "listen %s: %s", where, uv_strerror(rc));
@@ -238,4 +242,58 @@ void ohets_srv_listeners_close(ohets_srv_listeners *ls) {
   }
 }
 
-void ohets_srv_listeners_free(ohets_srv_listeners *ls) { free(ls); }
+void ohets_srv_listeners_free(ohets_srv_listeners *ls) {
+  if (ls == NULL)
+    return;
+  ohets_srv_listeners_tls_drop(ls->tls);
+  free(ls);
+}
+
+ohets_tls_ctx *ohets_srv_listeners_tls(const ohets_srv_listeners *ls, unsigned index) {
+  return ls->tls[index];
+}
+
+static ohets_tls_client_cert client_cert_mode(ohets_srv_client_cert c) {
+  switch (c) {
+  case OHETS_SRV_CLIENT_CERT_REQUIRED: return OHETS_TLS_CLIENT_CERT_REQUIRED;
+  case OHETS_SRV_CLIENT_CERT_OPTIONAL: return OHETS_TLS_CLIENT_CERT_OPTIONAL;
+  default: return OHETS_TLS_CLIENT_CERT_NONE;
+  }
+}
+
+int ohets_srv_listeners_tls_load(const ohets_srv_config *cfg,
+                                 ohets_tls_ctx *ctxs[OHETS_SRV_MAX_LISTENERS], char *err,
+                                 size_t errsz) {
+  memset(ctxs, 0, OHETS_SRV_MAX_LISTENERS * sizeof *ctxs);
+  for (size_t i = 0; i < cfg->n_listen; i++) {
+    const ohets_srv_tls_cfg *t = cfg->listen[i].tls;
+    if (t == NULL)
+      continue;
+    ohets_tls_settings set = {t->cert, t->key, t->ca[0] ? t->ca : NULL,
+                              client_cert_mode(t->client_cert), t->min_version};
+    char why[512];
+    int rc = ohets_tls_ctx_server(&ctxs[i], &set, why, sizeof why);
+    if (rc != 0) {
+      char where[96];
+      format_addr(&cfg->listen[i], cfg->listen[i].port, where, sizeof where);
+      snprintf(err, errsz, "listen %s: tls: %s", where, why);
+      ohets_srv_listeners_tls_drop(ctxs);
+      return rc;
+    }
+  }
+  return 0;
+}
+
+void ohets_srv_listeners_tls_swap(ohets_srv_listeners *ls,
+                                  ohets_tls_ctx *ctxs[OHETS_SRV_MAX_LISTENERS]) {
+  ohets_srv_listeners_tls_drop(ls->tls);
+  memcpy(ls->tls, ctxs, sizeof ls->tls);
+  memset(ctxs, 0, sizeof ls->tls);
+}
+
+void ohets_srv_listeners_tls_drop(ohets_tls_ctx *ctxs[OHETS_SRV_MAX_LISTENERS]) {
+  for (size_t i = 0; i < OHETS_SRV_MAX_LISTENERS; i++) {
+    ohets_tls_ctx_release(ctxs[i]);
+    ctxs[i] = NULL;
+  }
+}

@@ -8,7 +8,7 @@ OPENHETSD_SOURCES = \
 	src/server/config.h src/server/config.c \
 	src/server/listener.h src/server/listener.c \
 	src/server/session.h src/server/session.c \
-	src/server/transport.h src/server/transport_tcp.c \
+	src/server/transport.h src/server/transport_tcp.c src/server/transport_tls.c \
 	src/server/door.h src/server/door_extranet.c \
 	src/server/conntable.h src/server/conntable.c \
 	src/server/sublimits.h src/server/sublimits.c \
@@ -19,9 +19,9 @@ OPENHETSD_SOURCES = \
 	src/server/partners_ref.h src/server/partners_ref.c \
 	src/server/now.h src/server/now.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SQLITE_CFLAGS) $(CRYPTO_CFLAGS)
-OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a $(UV_LIBS) $(JANSSON_LIBS) \
-	$(SQLITE_LIBS) $(CRYPTO_LIBS)
+	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS)
+OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a libohtls.a $(UV_LIBS) $(JANSSON_LIBS) \
+	$(SQLITE_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS)
 
 bin_PROGRAMS += openhetsd
 openhetsd_SOURCES = $(OPENHETSD_SOURCES)

@@ -33,6 +33,10 @@ typedef struct daemon_state {
   ohets_partner_table *reload_table; /* reload result */
   char reload_err[512];
   int reload_rc;
+  ohets_tls_ctx *reload_tls[OHETS_SRV_MAX_LISTENERS]; /* reloaded certificates */
+  char reload_tls_err[600];
+  int reload_tls_rc;
+  int has_tls;                 /* some listener has TLS */
 } daemon_state;
 
 /* Thousands of sockets need more descriptors than the usual soft limit. */
@@ -178,21 +182,35 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   ohets_srv_sessions_drain(srv);
 }
 
-/* Partners reload runs on libuv's thread pool: the loop never reads files. */
+/* SIGHUP's reload runs on libuv's thread pool: the loop never reads files.
+ * Partners and certificates load apart: either keeps its old version when
+ * its new files do not load. */
 static void reload_work(uv_work_t *w) {
   daemon_state *d = w->data;
+  const ohets_srv_config *cfg = d->srv.cfg;
   d->reload_table = NULL;
-  d->reload_err[0] = '\0';
-  d->reload_rc = ohets_partners_load(d->srv.cfg->partners, &d->reload_table, d->reload_err,
-                                     sizeof d->reload_err);
+  d->reload_err[0] = d->reload_tls_err[0] = '\0';
+  d->reload_rc = cfg->partners[0] == '\0'
+                     ? 0
+                     : ohets_partners_load(cfg->partners, &d->reload_table, d->reload_err,
+                                           sizeof d->reload_err);
+  d->reload_tls_rc = d->has_tls ? ohets_srv_listeners_tls_load(cfg, d->reload_tls,
+                                                                d->reload_tls_err,
+                                                                sizeof d->reload_tls_err)
+                                : 0;
 }
 
 static void reload_done(uv_work_t *w, int status) {
   daemon_state *d = w->data;
   ohets_srv_server *srv = &d->srv;
+  const ohets_srv_config *cfg = srv->cfg;
   d->reloading = 0;
-  json_t *e = ohets_srv_log_event("reload", 0);
-  if (status == 0 && d->reload_rc == 0) {
+  if (status != 0) { /* cancelled: nothing was loaded */
+    d->reload_rc = d->reload_tls_rc = status;
+    snprintf(d->reload_err, sizeof d->reload_err, "%s", uv_strerror(status));
+    snprintf(d->reload_tls_err, sizeof d->reload_tls_err, "%s", uv_strerror(status));
+  }
+  if (status == 0 && d->reload_rc == 0 && cfg->partners[0] != '\0') {
     ohets_srv_partners_ref *r = ohets_srv_partners_new(d->reload_table);
     if (r == NULL) {
       ohets_partners_free(d->reload_table);
@@ -202,23 +220,32 @@ static void reload_done(uv_work_t *w, int status) {
       ohets_srv_partners_release(srv->partners);
       srv->partners = r;
     }
-  } else if (status != 0) {
-    d->reload_rc = status;
-    snprintf(d->reload_err, sizeof d->reload_err, "%s", uv_strerror(status));
   }
   d->reload_table = NULL;
+  if (status == 0 && d->reload_tls_rc == 0 && d->has_tls)
+    ohets_srv_listeners_tls_swap(srv->listeners, d->reload_tls);
+  json_t *e = ohets_srv_log_event("reload", 0);
   if (e != NULL) {
-    json_object_set_new(e, "partners_file", json_string(srv->cfg->partners));
-    json_object_set_new(e, "ok", json_boolean(d->reload_rc == 0));
-    if (d->reload_rc == 0)
+    json_object_set_new(e, "partners_file",
+                        cfg->partners[0] ? json_string(cfg->partners) : json_null());
+    json_object_set_new(e, "ok", json_boolean(d->reload_rc == 0 && d->reload_tls_rc == 0));
+    if (d->reload_rc == 0 && cfg->partners[0] != '\0')
       json_object_set_new(e, "partners", json_integer((json_int_t)srv->partners->table->n));
-    else
+    else if (d->reload_rc != 0)
       json_object_set_new(e, "error", json_string(d->reload_err));
+    if (d->has_tls) {
+      json_object_set_new(e, "certificates", json_boolean(d->reload_tls_rc == 0));
+      if (d->reload_tls_rc != 0)
+        json_object_set_new(e, "tls_error", json_string(d->reload_tls_err));
+    }
     json_object_set_new(e, "log_reopened", json_true());
     ohets_srv_log_emit(srv->log, e);
   }
   if (d->reload_rc != 0)
     fprintf(stderr, OHETS_SRV_PROG ": reload kept the old partners: %s\n", d->reload_err);
+  if (d->reload_tls_rc != 0)
+    fprintf(stderr, OHETS_SRV_PROG ": reload kept the old certificates: %s\n",
+            d->reload_tls_err);
 }
 
 static void on_hup(uv_signal_t *h, int signum) {
@@ -226,16 +253,6 @@ static void on_hup(uv_signal_t *h, int signum) {
   ohets_srv_server *srv = &d->srv;
   (void)signum;
   ohets_srv_log_reopen(srv->log);
-  if (srv->cfg->partners[0] == '\0') {
-    json_t *e = ohets_srv_log_event("reload", 0);
-    if (e != NULL) {
-      json_object_set_new(e, "partners_file", json_null());
-      json_object_set_new(e, "ok", json_true());
-      json_object_set_new(e, "log_reopened", json_true());
-      ohets_srv_log_emit(srv->log, e);
-    }
-    return;
-  }
   if (d->reloading || srv->stopping)
     return;
   d->reloading = 1;
@@ -277,6 +294,13 @@ static int settle_config(int argc, char **argv, ohets_srv_config *cfg, int *run)
   case OHETS_SRV_CLI_CHECK:
     if (problems.n == 0)
       ohets_srv_config_check_files(cfg, &problems);
+    if (problems.n == 0) { /* certificates and keys load, and match */
+      ohets_tls_ctx *ctxs[OHETS_SRV_MAX_LISTENERS];
+      char err[600];
+      if (ohets_srv_listeners_tls_load(cfg, ctxs, err, sizeof err) != 0)
+        ohets_srv_problem(&problems, "%s", err);
+      ohets_srv_listeners_tls_drop(ctxs);
+    }
     if (problems.n > 0) {
       print_problems(&problems);
       return 1;
@@ -310,6 +334,8 @@ static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) 
   srv->loop = loop;
   srv->cfg = cfg;
   srv->drained = finish;
+  for (size_t i = 0; i < cfg->n_listen; i++)
+    d->has_tls = d->has_tls || cfg->listen[i].tls != NULL;
   if (cfg->partners[0] != '\0' && ohets_partners_load(cfg->partners, &table, err, sizeof err) != 0) {
     fprintf(stderr, OHETS_SRV_PROG ": partners: %s\n", err);
     return 1;

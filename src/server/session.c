@@ -780,7 +780,11 @@ void ohets_srv_session_accept(ohets_srv_server *srv, int fd, const struct sockad
     free_session(s);
     return;
   }
-  if (ohets_srv_transport_tcp_open(&s->transport, srv->loop, fd, &transport_cb, s) != 0) {
+  ohets_tls_ctx *tls = ohets_srv_listeners_tls(srv->listeners, index);
+  int rc = tls != NULL
+               ? ohets_srv_transport_tls_open(&s->transport, srv->loop, fd, tls, &transport_cb, s)
+               : ohets_srv_transport_tcp_open(&s->transport, srv->loop, fd, &transport_cb, s);
+  if (rc != 0) {
     free_session(s); /* the transport closed fd */
     return;
   }

@@ -14,6 +14,7 @@
 #include <uv.h>
 
 #include "openhets/openhets.h"
+#include "tls/tls.h"
 
 typedef struct ohets_srv_transport ohets_srv_transport;
 
@@ -90,5 +91,11 @@ static inline void ohets_srv_transport_info_get(const ohets_srv_transport *t,
  * from here, also on failure). */
 int ohets_srv_transport_tcp_open(ohets_srv_transport **out, uv_loop_t *loop, int fd,
                                  const ohets_srv_transport_cb *cb, void *owner);
+
+/* TLS over an accepted socket with the listener's context (held for the
+ * connection's life); the handshake starts with the first bytes read. */
+int ohets_srv_transport_tls_open(ohets_srv_transport **out, uv_loop_t *loop, int fd,
+                                 ohets_tls_ctx *ctx, const ohets_srv_transport_cb *cb,
+                                 void *owner);
 
 #endif /* OHETS_SERVER_TRANSPORT_H */

@@ -15,6 +15,7 @@ import selectors
 import shutil
 import signal
 import socket
+import ssl
 import struct
 import subprocess
 import tempfile
@@ -29,6 +30,12 @@ ANSWER_TIMEOUT = float(os.environ.get("OPENHETS_TEST_ANSWER_TIMEOUT", "10"))
 # Extra tolerance (ms) added to the upper bound of the short-timer checks
 # only; the Must-show 5.000-5.100 s window is never widened.
 SLACK_MS = float(os.environ.get("OPENHETS_TEST_SLACK_MS", "0"))
+# The transport the suite runs its socket tests over: "plain" (TCP) or
+# "tls" (every daemon's default listener carries TLS with a required client
+# certificate, and Conn speaks TLS to it).
+TRANSPORT = os.environ.get("OPENHETS_TEST_TRANSPORT", "plain")
+# Ports whose listen event said "tls": true (Conn speaks TLS to them).
+TLS_PORTS = set()
 
 
 class Fail(Exception):
@@ -45,20 +52,23 @@ def check(cond, why):
 _TESTS = []
 
 
-def test(name):
+def test(name, transports=("plain", "tls")):
     """Registers fn(env, report) as a test.  The test passes when it returns
     without raising; it may also call report(subname, ok, why) for results of
-    its own (conformance cases), each printed as a PASS or FAIL line."""
+    its own (conformance cases), each printed as a PASS or FAIL line.
+    transports: the suite's transports it runs under (a test of TLS itself,
+    or one that drives raw sockets, runs once)."""
 
     def deco(fn):
-        _TESTS.append((name, fn))
+        _TESTS.append((name, fn, tuple(transports)))
         return fn
 
     return deco
 
 
 def registered():
-    return list(_TESTS)
+    """(name, fn) of the tests that run under this suite's transport."""
+    return [(name, fn) for name, fn, modes in _TESTS if TRANSPORT in modes]
 
 
 # ------------------------------------------------------------------ wire
@@ -206,6 +216,8 @@ class Env:
         self.partners = os.path.join(self.fixtures, "partners.json")
         self.store_jsonl = os.path.join(self.fixtures, "store.jsonl")
         self.tmp = tempfile.mkdtemp(prefix="ohets-integration.")
+        self.certs = os.path.join(self.tmp, "certs")  # made by tests/tls/mkcerts.sh
+        _CERTS_DIR[0] = self.certs
         self.db = os.path.join(self.tmp, "store.db")
         self.daemons = []  # every Daemon started, for the suite-wide log checks
         self.phi = set()
@@ -218,6 +230,11 @@ class Env:
                 if not os.access(p, os.X_OK)]
 
     def setup(self):
+        r = subprocess.run([os.path.join(self.top_srcdir, "tests", "tls", "mkcerts.sh"), self.certs],
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=120)
+        if r.returncode != 0:
+            raise RuntimeError("tests/tls/mkcerts.sh failed: %s"
+                               % r.stdout.decode(errors="replace").strip()[-300:])
         r = subprocess.run([self.hetsdb_bin, "--db", self.db, "import", self.store_jsonl],
                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
         if r.returncode != 0:
@@ -295,6 +312,24 @@ class Env:
             self._expected[key] = r.stdout
         return self._expected[key]
 
+    def cert(self, name):
+        """Path of a file made by mkcerts.sh (server.pem, client1.key, ...)."""
+        return os.path.join(self.certs, name)
+
+    def tls_listener(self, host="127.0.0.1", port=0, **tls):
+        """A listener object with TLS: the ECDSA server certificate, client
+        certificates required against the test CA, unless tls says otherwise."""
+        t = {"cert": self.cert("server.pem"), "key": self.cert("server.key"),
+             "ca": self.cert("ca.pem")}
+        t.update(tls)
+        return {"host": host, "port": port, "tls": {k: v for k, v in t.items() if v is not None}}
+
+    def write_settings(self, directory, settings, name="openhetsd.json"):
+        path = os.path.join(directory, name)
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(settings, f)
+        return path
+
     def write_partners(self, directory, partners, name="partners.json"):
         path = os.path.join(directory, name)
         tmp = path + ".tmp"
@@ -317,7 +352,10 @@ class Daemon:
         self.env = env
         self.name = name
         self.cmd = [env.daemon_bin]
-        if listen:
+        if listen and TRANSPORT == "tls":
+            settings = env.write_settings(env.scratch(name + "-tls"), {"listen": [env.tls_listener()]})
+            self.cmd += ["-c", settings]
+        elif listen:
             self.cmd += ["--listen", "127.0.0.1:0"]
         self.cmd += ["--db", db or env.db, "--partners", partners or env.partners,
                      "--log", log, "--today", TODAY]
@@ -363,6 +401,15 @@ class Daemon:
         return self
 
     def _port_of(self, ev):
+        """The port of a listen event; notes whether Conn must speak TLS to it."""
+        port = self._port_number(ev)
+        if ev.get("tls") is True:
+            TLS_PORTS.add(port)
+        else:
+            TLS_PORTS.discard(port)
+        return port
+
+    def _port_number(self, ev):
         port = ev.get("port")
         if isinstance(port, int) or (isinstance(port, str) and port.isdigit()):
             return int(port)
@@ -503,11 +550,17 @@ class Closed(Fail):
     pass
 
 
+_CERTS_DIR = [None]  # set by the suite: where mkcerts.sh put the files
+
+
 class Conn:
     """One client socket to the daemon on 127.0.0.1, non-blocking, with its
     own receive buffer and the times of its last byte in and out."""
 
-    def __init__(self, port, connect_timeout=5.0):
+    def __init__(self, port, connect_timeout=5.0, tls=None, cert="client1", verify=True,
+                 tls_version=None):
+        """tls: None speaks TLS when the port's listener has it; cert: the
+        client certificate (a mkcerts.sh name, or None for none)."""
         self.port = port
         # Taken before connecting: the daemon's clock for this socket can
         # only start later, so a measured idle time is never too short.
@@ -533,6 +586,61 @@ class Conn:
         self.t_last_tx = None
         self.t_first_tx = None  # when the first send began
         self.t_send_start = None  # when the latest send began
+        self.tls = None
+        if tls is None:
+            tls = port in TLS_PORTS
+        if tls:
+            self._start_tls(cert, verify, tls_version, connect_timeout)
+
+    # -- TLS: an SSLObject over memory BIOs, so the raw socket keeps its
+    # kernel receive stamps and the tests their view of raw bytes.
+    def _start_tls(self, cert, verify, version, timeout):
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        certs = _CERTS_DIR[0]
+        if verify:
+            ctx.load_verify_locations(os.path.join(certs, "ca.pem"))
+        else:
+            ctx.check_hostname = False
+            ctx.verify_mode = ssl.CERT_NONE
+        if cert:
+            ctx.load_cert_chain(os.path.join(certs, cert + ".pem"), os.path.join(certs, cert + ".key"))
+        if version == "1.2":
+            ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+        self.tls_in, self.tls_out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        self.tls = ctx.wrap_bio(self.tls_in, self.tls_out, server_hostname="localhost")
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                self.tls.do_handshake()
+                break
+            except ssl.SSLWantReadError:
+                self._tls_flush(deadline)
+                if not self._raw_fill(deadline):
+                    raise Closed("connection closed during the TLS handshake")
+                if time.monotonic() > deadline:
+                    raise Fail("no TLS handshake within %.0f s" % timeout)
+        self._tls_flush(deadline)
+
+    def _tls_flush(self, deadline):
+        data = self.tls_out.read()
+        if data:
+            self._raw_send(memoryview(data), deadline)
+
+    def _raw_fill(self, deadline):
+        """One raw read into the TLS engine; False at EOF."""
+        left = max(deadline - time.monotonic(), 0)
+        if not self.sel.select(left):
+            return True
+        try:
+            data = self.sock.recv(65536)
+        except BlockingIOError:
+            return True
+        except ConnectionResetError:
+            data = b""
+        if not data:
+            return False
+        self.tls_in.write(data)
+        return True
 
     def close(self):
         try:
@@ -547,22 +655,32 @@ class Conn:
         self.close()
 
     def send(self, data, timeout=10.0):
-        view = memoryview(data)
         self.t_send_start = time.monotonic()
         if self.t_first_tx is None:
             self.t_first_tx = self.t_send_start
         deadline = time.monotonic() + timeout
+        if self.tls is not None:
+            try:
+                self.tls.write(data)
+            except ssl.SSLError as e:
+                raise Closed("TLS write failed (%s)" % e)
+            view = memoryview(self.tls_out.read())
+        else:
+            view = memoryview(data)
+        self._raw_send(view, deadline)
+        self.t_last_tx = time.monotonic()
+
+    def _raw_send(self, view, deadline):
         while view:
             try:
                 n = self.sock.send(view)
                 view = view[n:]
             except BlockingIOError:
                 if time.monotonic() > deadline:
-                    raise Fail("could not send %d bytes within %.0f s" % (len(view), timeout))
+                    raise Fail("could not send %d bytes in time" % len(view))
                 _, w, _ = select_one(self.sock, write=True, timeout=0.05)
             except (BrokenPipeError, ConnectionResetError) as e:
                 raise Closed("connection closed while sending (%s)" % e.strerror)
-        self.t_last_tx = time.monotonic()
 
     def wait_drained(self, timeout=5.0):
         """Waits until the daemon has read every byte sent so far (its receive
@@ -597,6 +715,29 @@ class Conn:
             self.eof = True
             self.t_eof = now
             return False
+        if self.tls is not None:
+            self.tls_in.write(data)
+            plain = bytearray()
+            while True:
+                try:
+                    chunk = self.tls.read(65536)
+                except ssl.SSLWantReadError:
+                    break
+                except ssl.SSLZeroReturnError:  # close_notify: the daemon ends
+                    self.eof = True
+                    self.t_eof = now
+                    break
+                except ssl.SSLError:
+                    self.eof = True
+                    self.t_eof = now
+                    break
+                if not chunk:
+                    break
+                plain += chunk
+            self._tls_flush(time.monotonic() + 1)
+            data = bytes(plain)
+            if not data:
+                return not self.eof  # handshake or ticket bytes only
         self.buf += data
         self.t_last_rx = now
         for level, kind, raw in anc:

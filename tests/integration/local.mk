@@ -1,7 +1,7 @@
 # Integration tests of openhetsd (included from the top Makefile.am).
 # The runner needs the daemon built with the test delay hook
 # (openhetsd-test), hets-respond and hets-db in $(top_builddir).
-TESTS += tests/integration/run.sh
+TESTS += tests/integration/run.sh tests/integration/run-tls.sh
 EXTRA_DIST += \
 	tests/integration/run.sh \
 	tests/integration/suite.py \
@@ -13,6 +13,8 @@ EXTRA_DIST += \
 	tests/integration/test_partners.py \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_hardening.py \
+	tests/integration/test_tls.py \
+	tests/integration/run-tls.sh \
 	tests/integration/test_disk.py \
 	tests/integration/test_log.py \
 	tests/integration/README.md

@@ -24,6 +24,7 @@ import test_load  # noqa: E402,F401
 import test_partners  # noqa: E402,F401
 import test_lifecycle  # noqa: E402,F401
 import test_hardening  # noqa: E402,F401
+import test_tls  # noqa: E402,F401
 import test_disk  # noqa: E402,F401
 import test_log  # noqa: E402,F401
 
@@ -45,6 +46,7 @@ def main(argv):
             return 2
     tests = harness.registered()
     log_tests = [t for t in tests if t[1].__module__ == "test_log"]
+    print("NOTE transport: %s (OPENHETS_TEST_TRANSPORT)" % harness.TRANSPORT)
     chosen = [t for t in tests if t not in log_tests and
               (not filters or any(f in t[0] for f in filters))] + log_tests
     if listing:

@@ -265,7 +265,7 @@ def root_and_user(env, report):
           "unknown user: stderr %r, want one line naming it" % err)
 
 
-@test("an unknown option: one line naming it and pointing at --help, exit 2")
+@test("an unknown option: one line naming it and pointing at --help, exit 2", transports=("plain",))
 def unknown_option(env, report):
     r = subprocess.run([env.daemon_bin, "--no-such-option"], stdout=subprocess.PIPE,
                        stderr=subprocess.PIPE, timeout=30)

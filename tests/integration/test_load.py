@@ -29,7 +29,7 @@ def trace_of(i):
     return "LOAD%06d" % i
 
 
-@test("1,000 concurrent sockets, 300 requests all answered")
+@test("1,000 concurrent sockets, 300 requests all answered", transports=("plain",))
 def thousand_sockets(env, report):
     # The daemon inherits the raised limit: it needs one descriptor per socket.
     raise_fd_limit(SOCKETS + 256)

@@ -17,7 +17,7 @@ FIELDS = {
     "close": ("reason", "requests", "bytes", "duration_ms"),
 }
 ANSWERS = ("271", "999", "TA1", "HETS")
-REASONS = ("idle", "peer", "protocol", "deadline", "shutdown", "limit")
+REASONS = ("idle", "peer", "protocol", "deadline", "shutdown", "limit", "tls")
 
 
 def all_lines(d):
@@ -50,6 +50,11 @@ def line_problems(text):
             out.append("request answer %r not one of %s" % (obj.get("answer"), ANSWERS))
         if not any(k in obj for k in ("aaa", "aaa_codes")):
             out.append("request event lacks the aaa codes")
+    if ev == "open" and "tls" in obj:  # DESIGN §12: version, cipher, client cert (or why not)
+        tls = obj["tls"]
+        if not isinstance(tls, dict) or not (
+                "error" in tls or all(k in tls for k in ("version", "cipher", "client_cert_sha256"))):
+            out.append("open event tls %r lacks version, cipher, client_cert_sha256" % (tls,))
     if ev == "close" and obj.get("reason") not in REASONS:
         out.append("close reason %r not one of %s" % (obj.get("reason"), REASONS))
     return out
@@ -81,7 +86,8 @@ def log_close_reasons(env, report):
         seen.update(str(r) for r in d.close_reasons())
     # Under -k only the reasons whose tests ran are required.
     ran = getattr(env, "ran", None)
-    producers = {"idle": "idle close", "protocol": "broken wrapper", "deadline": "frame deadline"}
+    producers = {"idle": "idle close", "protocol": "broken wrapper",
+                 "deadline": "gets HTS00003 at the frame deadline"}
     wanted = [r for r, t in producers.items() if ran is None or any(t in n for n in ran)]
     missing = [r for r in wanted if r not in seen]
     check(not missing, "close reasons %s never logged (seen: %s)" % (missing, sorted(seen)))
