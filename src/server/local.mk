@@ -17,7 +17,8 @@ OPENHETSD_SOURCES = \
 	src/server/slog.h src/server/slog.c \
 	src/server/mutex.h src/server/mutex.c \
 	src/server/partners_ref.h src/server/partners_ref.c \
-	src/server/now.h src/server/now.c
+	src/server/now.h src/server/now.c \
+	src/server/proxy.h src/server/proxy.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS)
 OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a libohtls.a $(UV_LIBS) $(JANSSON_LIBS) \
@@ -53,3 +54,10 @@ tests_unit_test_config_SOURCES = tests/unit/test_config.c src/server/config.c \
 tests_unit_test_config_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_config_LDADD = libohstore.a libopenhets.a $(JANSSON_LIBS) $(SQLITE_LIBS) \
 	$(CHECK_LIBS)
+
+# The PROXY protocol header parser (pure).
+check_PROGRAMS += tests/unit/test_proxy
+TESTS += tests/unit/test_proxy
+tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c src/server/proxy.c src/server/proxy.h
+tests_unit_test_proxy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_proxy_LDADD = $(CHECK_LIBS)
