@@ -117,6 +117,8 @@ static const option_def options[] = {
      "session-log lines waiting for the disk"},
     {"shutdown_timeout_ms", "shutdown-timeout-ms", T_UINT, FIELD(shutdown_timeout_ms), 1, MS_MAX,
      0, "30000", "N", "longest drain after SIGTERM"},
+    {"drain_grace_ms", "drain-grace-ms", T_UINT, FIELD(drain_grace_ms), 0, MS_MAX, 0, "0", "N",
+     "after SIGTERM, keep accepting this long (a balancer's checks see 503 first)"},
     {"today", "today", T_DATE, FIELD(today), 0, 0, 1, NULL, "YYYY-MM-DD",
      "pin the transaction date (tests, demos)"},
     {"user", "user", T_NAME, FIELD(user), 0, 0, 1, NULL, "NAME",
@@ -224,6 +226,8 @@ void ohets_srv_config_free(ohets_srv_config *cfg) {
     cfg->listen[i].submitters = NULL;
     free(cfg->listen[i].tls);
     cfg->listen[i].tls = NULL;
+    free(cfg->listen[i].trusted);
+    cfg->listen[i].trusted = NULL;
   }
 }
 
@@ -367,8 +371,49 @@ static void load_submitters(json_t *subs, size_t i, ohets_srv_listen_cfg *l,
   }
 }
 
+static void load_proxy(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
+  json_t *pp = json_object_get(v, "proxy_protocol");
+  json_t *tp = json_object_get(v, "trusted_proxies");
+  json_t *rp = json_object_get(v, "reuse_port");
+  if (pp != NULL && !json_is_boolean(pp))
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"proxy_protocol\": must be true or false",
+                      fc->file, i);
+  l->proxy_protocol = json_is_true(pp);
+  if (rp != NULL && !json_is_boolean(rp))
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"reuse_port\": must be true or false",
+                      fc->file, i);
+  l->reuse_port = json_is_true(rp);
+  if (tp != NULL) {
+    if (!json_is_array(tp)) {
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"trusted_proxies\": must be an array of "
+                        "addresses or CIDRs", fc->file, i);
+      return;
+    }
+    l->trusted = calloc(json_array_size(tp) + 1, sizeof *l->trusted);
+    if (l->trusted == NULL) {
+      ohets_srv_problem(fc->p, "%s: out of memory", fc->file);
+      return;
+    }
+    size_t k;
+    json_t *a;
+    json_array_foreach(tp, k, a) {
+      const char *text = json_string_value(a);
+      if (text == NULL || ohets_network_parse(text, &l->trusted[l->n_trusted]) != 0)
+        ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"trusted_proxies\"[%zu]: not an address "
+                          "or CIDR", fc->file, i, k);
+      else
+        l->n_trusted++;
+    }
+  }
+  if (l->proxy_protocol && tp == NULL)
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"proxy_protocol\": needs \"trusted_proxies\" "
+                      "(the balancers allowed to say who the client is)", fc->file, i);
+}
+
 static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
-  static const char *const keys[] = {"host", "port", "framing", "submitters", "tls"};
+  static const char *const keys[] = {"host",           "port",            "framing",
+                                     "submitters",     "tls",             "proxy_protocol",
+                                     "trusted_proxies", "reuse_port"};
   (void)ohets_srv_parse_listen("127.0.0.1:5270", l);
   if (!json_is_object(v)) {
     ohets_srv_problem(fc->p, "%s: \"listen\"[%zu]: must be an object {host, port, framing}",
@@ -415,6 +460,7 @@ static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l, const fi
   json_t *tls = json_object_get(v, "tls");
   if (tls != NULL && !json_is_null(tls))
     load_tls(tls, i, l, fc);
+  load_proxy(v, i, l, fc);
 }
 
 static void load_listeners(ohets_srv_config *cfg, json_t *listen, const file_ctx *fc) {

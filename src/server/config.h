@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "openhets/openhets.h"
+#include "store/partners.h"
 
 #define OHETS_SRV_PROG "openhetsd"
 #define OHETS_SRV_MAX_LISTENERS 64
@@ -42,6 +43,10 @@ typedef struct ohets_srv_listen_cfg {
   size_t n_submitters;
   int has_submitters;       /* 1: "submitters" given (even empty) */
   ohets_srv_tls_cfg *tls;   /* NULL: plain TCP */
+  int proxy_protocol;       /* 1: connections start with a PROXY header (v1 or v2) */
+  ohets_network *trusted;   /* peers allowed to send one (proxy_protocol) */
+  size_t n_trusted;
+  int reuse_port;           /* SO_REUSEPORT: several processes share the port */
 } ohets_srv_listen_cfg;
 
 typedef struct ohets_srv_config {
@@ -58,6 +63,7 @@ typedef struct ohets_srv_config {
   uint64_t frame_deadline_ms;
   uint64_t queue_budget_ms;  /* queue wait past this answers AAA 42 */
   uint64_t shutdown_timeout_ms; /* drain limit after SIGTERM */
+  uint64_t drain_grace_ms;   /* after SIGTERM, keep accepting this long first */
   uint64_t max_frame_bytes;
   uint64_t max_connections;  /* open sockets, all listeners */
   uint64_t max_pipeline;     /* decoded requests queued per connection */

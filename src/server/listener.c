@@ -132,6 +132,10 @@ static int open_socket(const ohets_srv_listen_cfg *cfg) {
   /* A v4 listener on the same port stays possible. */
   if (rc == 0 && v6)
     rc = setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &on, sizeof on);
+  /* Several processes on one port share its connections, so one can be
+   * restarted while the other keeps accepting. */
+  if (rc == 0 && cfg->reuse_port)
+    rc = setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &on, sizeof on);
   if (rc == 0)
     rc = bind(fd, (struct sockaddr *)&ss, len);
   if (rc == 0)
@@ -210,6 +214,10 @@ void ohets_srv_listeners_log(const ohets_srv_listeners *ls, ohets_srv_log *log) 
     json_object_set_new(e, "port", json_integer(port));
     json_object_set_new(e, "framing", json_string(ohets_srv_framing_name(l->framing)));
     json_object_set_new(e, "tls", json_boolean(l->tls != NULL));
+    if (l->proxy_protocol)
+      json_object_set_new(e, "proxy_protocol", json_true());
+    if (l->reuse_port)
+      json_object_set_new(e, "reuse_port", json_true());
     if (l->has_submitters) {
       json_t *subs = json_array();
       for (size_t k = 0; k < l->n_submitters; k++)

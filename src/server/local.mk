@@ -18,7 +18,8 @@ OPENHETSD_SOURCES = \
 	src/server/mutex.h src/server/mutex.c \
 	src/server/partners_ref.h src/server/partners_ref.c \
 	src/server/now.h src/server/now.c \
-	src/server/proxy.h src/server/proxy.c
+	src/server/proxy.h src/server/proxy.c \
+	src/server/proxy_accept.h src/server/proxy_accept.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS)
 OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a libohtls.a $(UV_LIBS) $(JANSSON_LIBS) \

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "server/proxy_accept.h"
 #include "server/session.h"
 
 /* The daemon: the server's modules plus what only the process has (its
@@ -26,7 +27,8 @@
 typedef struct daemon_state {
   ohets_srv_server srv;        /* first: the drained callback casts back */
   uv_signal_t sig_term, sig_int, sig_hup;
-  uv_timer_t shutdown_timer;
+  uv_timer_t shutdown_timer;   /* the drain's limit; first the drain grace */
+  int in_grace;                /* SIGTERM seen, still accepting (drain_grace_ms) */
   int finished;                /* everything closed; loop winding down */
   int reloading;               /* a partners reload is running */
   uv_work_t reload_work;
@@ -163,23 +165,42 @@ static void on_shutdown_timeout(uv_timer_t *t) {
     finish(srv);
 }
 
+/* Stop accepting, answer what has come whole, close, exit. */
+static void begin_drain(daemon_state *d) {
+  ohets_srv_server *srv = &d->srv;
+  d->in_grace = 0;
+  srv->stopping = 1;
+  ohets_srv_listeners_close(srv->listeners);
+  ohets_srv_proxy_close_all(srv);
+  uv_timer_start(&d->shutdown_timer, on_shutdown_timeout, srv->cfg->shutdown_timeout_ms, 0);
+  ohets_srv_sessions_drain(srv);
+}
+
+static void on_grace_over(uv_timer_t *t) { begin_drain(t->data); }
+
 static void on_stop_signal(uv_signal_t *h, int signum) {
   daemon_state *d = h->data;
   ohets_srv_server *srv = &d->srv;
-  if (srv->stopping)
+  if (srv->stopping || d->in_grace)
     second_signal_exit();
-  srv->stopping = 1;
   json_t *e = ohets_srv_log_event("shutdown", 0);
   if (e != NULL) {
     json_object_set_new(e, "signal", json_string(signum == SIGINT ? "SIGINT" : "SIGTERM"));
     json_object_set_new(e, "connections",
                         json_integer((json_int_t)ohets_srv_conntable_count(srv->sessions)));
     json_object_set_new(e, "jobs", json_integer(ohets_srv_dispatch_in_flight(srv->dispatch)));
+    if (srv->cfg->drain_grace_ms > 0) /* accepting goes on this long */
+      json_object_set_new(e, "accepting_ms", json_integer((json_int_t)srv->cfg->drain_grace_ms));
     ohets_srv_log_emit(srv->log, e);
   }
-  ohets_srv_listeners_close(srv->listeners);
-  uv_timer_start(&d->shutdown_timer, on_shutdown_timeout, srv->cfg->shutdown_timeout_ms, 0);
-  ohets_srv_sessions_drain(srv);
+  if (srv->cfg->drain_grace_ms > 0) {
+    /* A balancer checking readiness stops sending before anything is
+     * refused: keep accepting (and answering) a while first. */
+    d->in_grace = 1;
+    uv_timer_start(&d->shutdown_timer, on_grace_over, srv->cfg->drain_grace_ms, 0);
+    return;
+  }
+  begin_drain(d);
 }
 
 /* SIGHUP's reload runs on libuv's thread pool: the loop never reads files.
@@ -271,7 +292,10 @@ static void on_accept(void *arg, int fd, const struct sockaddr_storage *peer, un
     close(fd);
     return;
   }
-  ohets_srv_session_accept(srv, fd, peer, index);
+  if (srv->cfg->listen[index].proxy_protocol)
+    ohets_srv_proxy_accept(srv, fd, peer, index);
+  else
+    ohets_srv_session_accept(srv, fd, peer, index);
 }
 
 /* ------------------------------------------------------------ main */

@@ -26,7 +26,7 @@ static int cmp_npi(const void *a, const void *b) {
   return strcmp((const char *)a, (const char *)b);
 }
 
-static int parse_cidr(const char *s, ohets_network *n) {
+int ohets_network_parse(const char *s, ohets_network *n) {
   char host[64];
   const char *slash = strchr(s, '/');
   size_t hl = slash ? (size_t)(slash - s) : strlen(s);
@@ -98,7 +98,7 @@ static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
   json_t *v;
   json_array_foreach(nets, i, v) {
     const char *s = json_string_value(v);
-    if (s == NULL || parse_cidr(s, &p->networks[i]) != 0) {
+    if (s == NULL || ohets_network_parse(s, &p->networks[i]) != 0) {
       snprintf(why, whysz, "\"networks\"[%zu] is not an address or CIDR", i);
       return -EINVAL;
     }
@@ -283,6 +283,10 @@ static int in_network(const ohets_network *n, const uint8_t *a) {
 }
 
 int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa) {
+  return ohets_networks_contain(p->networks, p->n_networks, sa);
+}
+
+int ohets_networks_contain(const ohets_network *nets, size_t n_nets, const struct sockaddr *sa) {
   uint8_t v4[4];
   const uint8_t *v6 = NULL;
   int family = sa->sa_family;
@@ -298,8 +302,8 @@ int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa)
   } else {
     return 0;
   }
-  for (size_t i = 0; i < p->n_networks; i++) {
-    const ohets_network *n = &p->networks[i];
+  for (size_t i = 0; i < n_nets; i++) {
+    const ohets_network *n = &nets[i];
     if (n->family == family && in_network(n, family == AF_INET ? v4 : v6))
       return 1;
   }

@@ -38,6 +38,10 @@ int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
 void ohets_partners_free(ohets_partner_table *t);
 const ohets_partner *ohets_partners_find(const ohets_partner_table *t,
                                          const char *submitter);
+/* An address or CIDR ("10.20.0.0/16", "::1"): 0, or -EINVAL. */
+int ohets_network_parse(const char *s, ohets_network *n);
+/* 1 when sa (IPv4-mapped IPv6 counts as IPv4) lies in one of the networks. */
+int ohets_networks_contain(const ohets_network *nets, size_t n_nets, const struct sockaddr *sa);
 /* 1 when sa lies in one of the partner's networks. */
 int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa);
 /* 1 when the partner lists no certs, or lists this one (64 lower-case hex

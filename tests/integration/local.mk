@@ -14,6 +14,7 @@ EXTRA_DIST += \
 	tests/integration/test_lifecycle.py \
 	tests/integration/test_hardening.py \
 	tests/integration/test_tls.py \
+	tests/integration/test_scaleout.py \
 	tests/integration/run-tls.sh \
 	tests/integration/test_disk.py \
 	tests/integration/test_log.py \
