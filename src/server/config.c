@@ -66,6 +66,7 @@ typedef enum opt_type {
   T_DATE,    /* YYYY-MM-DD */
   T_SECRET,  /* text key, settings file only (never on a command line) */
   T_LISTEN,  /* the listener list: its own reader */
+  T_ADMIN,   /* the admin endpoint: {host, port} in the file, HOST:PORT as a flag */
   T_FRAMING  /* command line: one framing for every listener */
 } opt_type;
 
@@ -119,6 +120,8 @@ static const option_def options[] = {
      0, "30000", "N", "longest drain after SIGTERM"},
     {"drain_grace_ms", "drain-grace-ms", T_UINT, FIELD(drain_grace_ms), 0, MS_MAX, 0, "0", "N",
      "after SIGTERM, keep accepting this long (a balancer's checks see 503 first)"},
+    {"admin", "admin", T_ADMIN, NO_FIELD, 0, 0, 1, NULL, "HOST:PORT",
+     "serve /healthz, /readyz and /metrics here (default: off)"},
     {"today", "today", T_DATE, FIELD(today), 0, 0, 1, NULL, "YYYY-MM-DD",
      "pin the transaction date (tests, demos)"},
     {"user", "user", T_NAME, FIELD(user), 0, 0, 1, NULL, "NAME",
@@ -177,6 +180,13 @@ static int set_text(const option_def *o, ohets_srv_config *cfg, const char *text
     cfg->log_hmac_key_len = n;
     return 0;
   }
+  case T_ADMIN:
+    if (ohets_srv_parse_listen(text, &cfg->admin) != 0) {
+      snprintf(why, whysz, "must be HOST:PORT with a numeric address (IPv6 as [::1]:9270)");
+      return -EINVAL;
+    }
+    cfg->admin_on = 1;
+    return 0;
   case T_LISTEN:
   case T_FRAMING:
     break; /* read by their own code */
@@ -185,6 +195,8 @@ static int set_text(const option_def *o, ohets_srv_config *cfg, const char *text
 }
 
 static void unset(const option_def *o, ohets_srv_config *cfg) {
+  if (o->type == T_ADMIN)
+    cfg->admin_on = 0;
   memset((char *)cfg + o->off, 0, o->size);
   if (o->type == T_SECRET)
     cfg->log_hmac_key_len = 0;
@@ -476,6 +488,24 @@ static void load_listeners(ohets_srv_config *cfg, json_t *listen, const file_ctx
     load_listener(json_array_get(listen, i), i, &cfg->listen[i], fc);
 }
 
+static void load_admin(ohets_srv_config *cfg, json_t *v, const file_ctx *fc) {
+  json_t *host = json_object_get(v, "host"), *port = json_object_get(v, "port");
+  const char *h = json_string_value(host);
+  uint8_t tmp[16];
+  if (!json_is_object(v) || json_object_size(v) != (size_t)(host != NULL) + (port != NULL) ||
+      h == NULL || strlen(h) >= sizeof cfg->admin.host ||
+      (inet_pton(AF_INET, h, tmp) != 1 && inet_pton(AF_INET6, h, tmp) != 1) ||
+      !json_is_integer(port) || json_integer_value(port) < 0 || json_integer_value(port) > 65535) {
+    ohets_srv_problem(fc->p, "%s: \"admin\": must be {\"host\": a numeric address, \"port\": "
+                      "0..65535} or null", fc->file);
+    return;
+  }
+  memset(&cfg->admin, 0, sizeof cfg->admin);
+  snprintf(cfg->admin.host, sizeof cfg->admin.host, "%s", h);
+  cfg->admin.port = (int)json_integer_value(port);
+  cfg->admin_on = 1;
+}
+
 /* One top-level key of the file, by its row in the table. */
 static void load_value(ohets_srv_config *cfg, const option_def *o, json_t *v,
                        const file_ctx *fc) {
@@ -487,6 +517,10 @@ static void load_value(ohets_srv_config *cfg, const option_def *o, json_t *v,
   }
   if (json_is_null(v) && o->nullable) {
     unset(o, cfg);
+    return;
+  }
+  if (o->type == T_ADMIN) {
+    load_admin(cfg, v, fc);
     return;
   }
   if (o->type == T_UINT) {

@@ -71,6 +71,8 @@ typedef struct ohets_srv_config {
   uint64_t log_queue;        /* session-log lines waiting for the disk */
   char today[11];            /* YYYY-MM-DD pin; "": the clock's date */
   char user[64];             /* started as root: drop to this user; "": stay */
+  ohets_srv_listen_cfg admin; /* the admin endpoint's address (host, port) */
+  int admin_on;              /* 1: "admin" given */
 } ohets_srv_config;
 
 /* Problems found while reading the configuration: one line each, naming

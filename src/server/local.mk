@@ -19,11 +19,13 @@ OPENHETSD_SOURCES = \
 	src/server/partners_ref.h src/server/partners_ref.c \
 	src/server/now.h src/server/now.c \
 	src/server/proxy.h src/server/proxy.c \
-	src/server/proxy_accept.h src/server/proxy_accept.c
+	src/server/proxy_accept.h src/server/proxy_accept.c \
+	src/server/metrics.h src/server/metrics.c \
+	src/server/admin.h src/server/admin.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS)
+	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
 OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a libohtls.a $(UV_LIBS) $(JANSSON_LIBS) \
-	$(SQLITE_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS)
+	$(SQLITE_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS) $(HTTP_PARSER_LIBS)
 
 bin_PROGRAMS += openhetsd
 openhetsd_SOURCES = $(OPENHETSD_SOURCES)

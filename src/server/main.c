@@ -19,6 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <systemd/sd-daemon.h>
+
+#include "server/admin.h"
 #include "server/proxy_accept.h"
 #include "server/session.h"
 
@@ -28,6 +31,8 @@ typedef struct daemon_state {
   ohets_srv_server srv;        /* first: the drained callback casts back */
   uv_signal_t sig_term, sig_int, sig_hup;
   uv_timer_t shutdown_timer;   /* the drain's limit; first the drain grace */
+  uv_timer_t watchdog;         /* systemd's WatchdogSec: WATCHDOG=1 at half of it */
+  ohets_srv_admin *admin;      /* /healthz, /readyz, /metrics; NULL: off */
   int in_grace;                /* SIGTERM seen, still accepting (drain_grace_ms) */
   int finished;                /* everything closed; loop winding down */
   int reloading;               /* a partners reload is running */
@@ -71,6 +76,9 @@ static void finish(ohets_srv_server *srv) {
   uv_unref((uv_handle_t *)&d->sig_int);
   uv_unref((uv_handle_t *)&d->sig_hup);
   uv_close((uv_handle_t *)&d->shutdown_timer, on_closed_noop);
+  uv_close((uv_handle_t *)&d->watchdog, on_closed_noop);
+  ohets_srv_admin_close(d->admin);
+  d->admin = NULL;
 }
 
 static void second_signal_exit(void) {
@@ -168,6 +176,8 @@ static void on_shutdown_timeout(uv_timer_t *t) {
 /* Stop accepting, answer what has come whole, close, exit. */
 static void begin_drain(daemon_state *d) {
   ohets_srv_server *srv = &d->srv;
+  if (!d->in_grace)
+    (void)sd_notify(0, "STOPPING=1");
   d->in_grace = 0;
   srv->stopping = 1;
   ohets_srv_listeners_close(srv->listeners);
@@ -196,6 +206,7 @@ static void on_stop_signal(uv_signal_t *h, int signum) {
   if (srv->cfg->drain_grace_ms > 0) {
     /* A balancer checking readiness stops sending before anything is
      * refused: keep accepting (and answering) a while first. */
+    (void)sd_notify(0, "STOPPING=1");
     d->in_grace = 1;
     uv_timer_start(&d->shutdown_timer, on_grace_over, srv->cfg->drain_grace_ms, 0);
     return;
@@ -267,6 +278,7 @@ static void reload_done(uv_work_t *w, int status) {
   if (d->reload_tls_rc != 0)
     fprintf(stderr, OHETS_SRV_PROG ": reload kept the old certificates: %s\n",
             d->reload_tls_err);
+  (void)sd_notify(0, "READY=1");
 }
 
 static void on_hup(uv_signal_t *h, int signum) {
@@ -276,6 +288,7 @@ static void on_hup(uv_signal_t *h, int signum) {
   ohets_srv_log_reopen(srv->log);
   if (d->reloading || srv->stopping)
     return;
+  (void)sd_notify(0, "RELOADING=1");
   d->reloading = 1;
   d->reload_work.data = d;
   if (uv_queue_work(srv->loop, &d->reload_work, reload_work, reload_done) != 0)
@@ -296,6 +309,67 @@ static void on_accept(void *arg, int fd, const struct sockaddr_storage *peer, un
     ohets_srv_proxy_accept(srv, fd, peer, index);
   else
     ohets_srv_session_accept(srv, fd, peer, index);
+}
+
+/* ---------------------------------------------- admin and systemd */
+
+static char *admin_metrics(void *arg, size_t *len) {
+  daemon_state *d = arg;
+  ohets_srv_server *srv = &d->srv;
+  ohets_srv_metrics_gauges g = {
+      ohets_srv_conntable_count(srv->sessions) + ohets_srv_proxy_pending(srv),
+      ohets_srv_dispatch_in_flight(srv->dispatch), ohets_srv_pool_busy(srv->pool),
+      ohets_srv_log_dropped_total(srv->log), ohets_srv_pool_store_errors(srv->pool)};
+  return ohets_srv_metrics_render(srv->metrics, &g, len);
+}
+
+static int admin_ready(void *arg, const char **why) {
+  daemon_state *d = arg;
+  if (d->srv.stopping || d->in_grace) {
+    *why = "draining";
+    return 0;
+  }
+  if (!ohets_srv_pool_store_ok(d->srv.pool)) {
+    *why = "store failing";
+    return 0;
+  }
+  return 1;
+}
+
+static const ohets_srv_admin_cb admin_cb = {admin_metrics, admin_ready};
+
+static void on_watchdog(uv_timer_t *t) {
+  (void)t;
+  (void)sd_notify(0, "WATCHDOG=1");
+}
+
+/* The admin endpoint, when asked for, and its `admin` log event. */
+static int start_admin(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) {
+  char err[256];
+  if (!cfg->admin_on)
+    return 0;
+  if (ohets_srv_admin_start(&d->admin, loop, cfg->admin.host, cfg->admin.port, &admin_cb, d, err,
+                            sizeof err) != 0) {
+    fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
+    return 1;
+  }
+  json_t *e = ohets_srv_log_event("admin", 0);
+  if (e != NULL) {
+    json_object_set_new(e, "host", json_string(cfg->admin.host));
+    json_object_set_new(e, "port", json_integer(ohets_srv_admin_port(d->admin)));
+    ohets_srv_log_emit(d->srv.log, e);
+  }
+  return 0;
+}
+
+/* systemd (Type=notify): ready once bound; the watchdog at half its time. */
+static void notify_ready(daemon_state *d, uv_loop_t *loop) {
+  uint64_t usec = 0;
+  uv_timer_init(loop, &d->watchdog);
+  d->watchdog.data = d;
+  if (sd_watchdog_enabled(0, &usec) > 0 && usec >= 2000)
+    uv_timer_start(&d->watchdog, on_watchdog, usec / 2000, usec / 2000);
+  (void)sd_notify(0, "READY=1");
 }
 
 /* ------------------------------------------------------------ main */
@@ -366,6 +440,7 @@ static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) 
   }
   srv->partners = ohets_srv_partners_new(table);
   if (srv->partners == NULL || ohets_srv_conntable_new(&srv->sessions) != 0 ||
+      ohets_srv_metrics_new(&srv->metrics) != 0 ||
       ohets_srv_sublimits_new(&srv->limits) != 0 ||
       ohets_srv_dispatch_new(&srv->dispatch, (unsigned)cfg->max_jobs) != 0) {
     if (srv->partners == NULL)
@@ -427,6 +502,9 @@ int main(int argc, char **argv) {
   start_signals(d, &loop);
   signals_ready = 1;
   ohets_srv_listeners_log(srv->listeners, srv->log);
+  if (start_admin(d, &loop, cfg) != 0)
+    goto done;
+  notify_ready(d, &loop);
 
   uv_run(&loop, UV_RUN_DEFAULT);
   status = 0;
@@ -437,6 +515,7 @@ int main(int argc, char **argv) {
 done:
   if (srv != NULL && !d->finished && loop_ready) {
     /* Startup failed part-way. */
+    ohets_srv_admin_close(d->admin);
     ohets_srv_listeners_close(srv->listeners);
     if (srv->pool != NULL)
       ohets_srv_pool_stop(srv->pool);
@@ -456,6 +535,7 @@ done:
     ohets_srv_log_close(srv->log);
     ohets_srv_partners_release(srv->partners);
     ohets_srv_conntable_free(srv->sessions);
+    ohets_srv_metrics_free(srv->metrics);
     ohets_srv_sublimits_free(srv->limits);
     free(d);
   }

@@ -24,6 +24,11 @@ void ohets_srv_pool_submit(ohets_srv_pool *pool, ohets_srv_job *job);
 /* Loop thread: finishes what is queued, joins the workers, closes the
  * handles. */
 void ohets_srv_pool_stop(ohets_srv_pool *pool);
+/* Any thread: 0 while the store fails (from the first failed lookup until
+ * one works again); failed lookups since start; workers running a job. */
+int ohets_srv_pool_store_ok(const ohets_srv_pool *pool);
+uint64_t ohets_srv_pool_store_errors(const ohets_srv_pool *pool);
+unsigned ohets_srv_pool_busy(const ohets_srv_pool *pool);
 /* After the loop has closed the handles. */
 void ohets_srv_pool_free(ohets_srv_pool *pool);
 

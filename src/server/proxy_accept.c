@@ -77,6 +77,7 @@ static void log_refusal(pending *p, const char *why, const char *reason) {
     json_object_set_new(e, "proxy_error", json_string(why));
     ohets_srv_log_emit(srv->log, e);
   }
+  ohets_srv_metrics_close(srv->metrics, reason);
   e = ohets_srv_log_event("close", id);
   if (e != NULL) {
     json_object_set_new(e, "reason", json_string(reason));

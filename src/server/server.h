@@ -17,6 +17,7 @@
 #include "server/conntable.h"
 #include "server/dispatch.h"
 #include "server/listener.h"
+#include "server/metrics.h"
 #include "server/partners_ref.h"
 #include "server/pool.h"
 #include "server/slog.h"
@@ -32,6 +33,7 @@ typedef struct ohets_srv_server {
   ohets_srv_sublimits *limits;       /* sessions per submitter */
   ohets_srv_listeners *listeners;
   ohets_srv_partners_ref *partners;  /* current snapshot (one ref held) */
+  ohets_srv_metrics *metrics;        /* counted as the log is written */
   uint64_t next_id;                  /* last session id given */
   int stopping;                      /* draining: read nothing new */
   /* Called when the last session has closed while stopping. */

@@ -229,9 +229,12 @@ static void log_request(session *s, const ohets_outcome *o, size_t bytes_in, siz
   memcpy(r.mbi_hash, mbi_hash != NULL ? mbi_hash : "", hash_len); /* no format per request */
   r.mbi_hash[hash_len] = '\0';
   ohets_srv_log_request(s->srv->log, &r);
+  ohets_srv_metrics_request(s->srv->metrics, "extranet", o->answer, o->aaa, o->n_aaa,
+                            r.total_us);
 }
 
 static void log_close(session *s) {
+  ohets_srv_metrics_close(s->srv->metrics, ohets_srv_reason_name(s->reason));
   json_t *e = ohets_srv_log_event("close", s->id);
   if (e == NULL)
     return;
@@ -272,6 +275,8 @@ static void close_now(session *s, ohets_srv_reason why) {
   if (s->state == STATE_CLOSING)
     return;
   ohets_srv_server *srv = s->srv;
+  if (s->state == STATE_HANDSHAKE)
+    ohets_srv_metrics_handshake(srv->metrics, 0);
   s->state = STATE_CLOSING;
   s->reason = why;
   log_open(s); /* a TLS session that never finished its handshake */
@@ -746,6 +751,7 @@ static void on_established(void *owner) {
   s->peer_id.tls = info.tls;
   snprintf(s->peer_id.cert_sha256, sizeof s->peer_id.cert_sha256, "%s",
            info.peer_sha256 ? info.peer_sha256 : "");
+  ohets_srv_metrics_handshake(s->srv->metrics, 1);
   s->state = s->srv->stopping ? STATE_ENDING : STATE_OPEN;
   s->reason = OHETS_SRV_REASON_SHUTDOWN;
   uv_timer_stop(&s->deadline);

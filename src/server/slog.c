@@ -63,6 +63,7 @@ struct ohets_srv_log {
   unsigned cap, head, len;
   int sleeping;          /* the log thread waits on cv (mu) */
   uint64_t dropped;      /* lines dropped since the last line written (mu) */
+  atomic_uint_fast64_t dropped_total; /* dropped or lost since start (metrics) */
   int stop;              /* drain and exit (mu) */
   int reopen;            /* reopen the file before the next write (mu) */
   /* The log thread's own, after start (and close's, after the join): */
@@ -264,6 +265,7 @@ static void out_flush(ohets_srv_log *lg) {
       lost++;
     lg->pend_dropped += lost;
     lg->pend_lost += lost;
+    atomic_fetch_add_explicit(&lg->dropped_total, lost, memory_order_relaxed);
     size_t whole = done;
     while (whole > 0 && lg->out[whole - 1] != '\n')
       whole--;
@@ -337,6 +339,7 @@ static void write_line(ohets_srv_log *lg, const char *line, int carry) {
   char *p = out_room(lg, n + tail.n);
   if (p == NULL) {
     lg->pend_dropped++;
+    atomic_fetch_add_explicit(&lg->dropped_total, 1, memory_order_relaxed);
     return;
   }
   memcpy(p, line, n);
@@ -392,6 +395,7 @@ static void write_request(ohets_srv_log *lg, const ohets_srv_request_log *r,
   char *p = out_room(lg, l.n);
   if (p == NULL) {
     lg->pend_dropped++;
+    atomic_fetch_add_explicit(&lg->dropped_total, 1, memory_order_relaxed);
     return;
   }
   memcpy(p, l.b, l.n);
@@ -472,6 +476,7 @@ static void *log_main(void *arg) {
       json_decref(batch[i].obj);
       if (line == NULL) { /* out of memory: count it with the drops */
         lg->pend_dropped++;
+        atomic_fetch_add_explicit(&lg->dropped_total, 1, memory_order_relaxed);
         continue;
       }
       write_line(lg, line, carry_begin(lg));
@@ -501,6 +506,7 @@ int ohets_srv_log_open(ohets_srv_log **out, const char *path,
     goto fail;
   }
   atomic_init(&lg->spent, NULL);
+  atomic_init(&lg->dropped_total, 0);
   lg->cap = queue_cap;
   snprintf(lg->path, sizeof lg->path, "%s", path);
   if ((lg->out = malloc(LOG_OUT_CAP)) == NULL) {
@@ -547,6 +553,7 @@ void ohets_srv_log_emit(ohets_srv_log *lg, json_t *obj) {
   pthread_mutex_lock(&lg->mu);
   if (obj == NULL || lg->len == lg->cap || lg->stop) {
     lg->dropped++;
+    atomic_fetch_add_explicit(&lg->dropped_total, 1, memory_order_relaxed);
     pthread_mutex_unlock(&lg->mu);
     json_decref(obj);
     return;
@@ -573,6 +580,7 @@ void ohets_srv_log_request(ohets_srv_log *lg, const ohets_srv_request_log *r) {
   pthread_mutex_lock(&lg->mu);
   if (copy == NULL || lg->len == lg->cap || lg->stop) {
     lg->dropped++;
+    atomic_fetch_add_explicit(&lg->dropped_total, 1, memory_order_relaxed);
     pthread_mutex_unlock(&lg->mu);
     free(copy);
     return;
@@ -622,4 +630,8 @@ void ohets_srv_log_close(ohets_srv_log *lg) {
   free(lg->ring);
   free(lg->out);
   free(lg);
+}
+
+uint64_t ohets_srv_log_dropped_total(const ohets_srv_log *lg) {
+  return lg != NULL ? atomic_load_explicit(&lg->dropped_total, memory_order_relaxed) : 0;
 }

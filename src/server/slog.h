@@ -45,6 +45,8 @@ void ohets_srv_log_request(ohets_srv_log *lg, const ohets_srv_request_log *r);
 void ohets_srv_log_reopen(ohets_srv_log *lg);
 /* Writes what is queued, stops the thread, closes the file. */
 void ohets_srv_log_close(ohets_srv_log *lg);
+/* Lines dropped (queue full) or lost (failed write) since start; any thread. */
+uint64_t ohets_srv_log_dropped_total(const ohets_srv_log *lg);
 /* RFC 3339 UTC with milliseconds into buf (at least 25 bytes). */
 void ohets_srv_ts(char *buf, size_t n);
 

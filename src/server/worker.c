@@ -79,6 +79,8 @@ struct ohets_srv_pool {
    * replaced under us needs a new handle, not the old one). */
   atomic_int store_down;
   atomic_uint store_epoch;
+  atomic_uint_fast64_t store_errors; /* failed lookups since start (metrics) */
+  atomic_uint busy;                  /* workers running a job (metrics) */
   unsigned delay_ms;            /* test hook: sleep per job */
 };
 
@@ -180,6 +182,7 @@ static void store_after_job(worker *w, uint64_t now_ms) {
   ohets_srv_pool *pool = w->pool;
   if (w->lookup_failed) {
     char err[400] = "";
+    atomic_fetch_add_explicit(&pool->store_errors, 1, memory_order_relaxed);
     atomic_fetch_add(&pool->store_epoch, 1);
     w->backoff_ms = REOPEN_BACKOFF_MIN_MS;
     int rc = store_reopen(w, now_ms, err, sizeof err);
@@ -282,7 +285,9 @@ static void *worker_main(void *arg) {
       break;
     if (job == NULL)
       continue;
+    atomic_fetch_add_explicit(&pool->busy, 1, memory_order_relaxed);
     run_job(w, job);
+    atomic_fetch_sub_explicit(&pool->busy, 1, memory_order_relaxed);
     /* The job is the loop's once pushed. */
     job->next = atomic_load_explicit(&pool->done_top, memory_order_relaxed);
     while (!atomic_compare_exchange_weak_explicit(&pool->done_top, &job->next, job,
@@ -386,6 +391,8 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
   pool->done_arg = arg;
   atomic_init(&pool->control, 0);
   atomic_init(&pool->store_down, 0);
+  atomic_init(&pool->store_errors, 0);
+  atomic_init(&pool->busy, 0);
   atomic_init(&pool->store_epoch, 0);
 #ifdef OHETS_TEST_HOOKS
   const char *delay = getenv("OPENHETS_TEST_DELAY_MS");
@@ -502,4 +509,16 @@ void ohets_srv_pool_free(ohets_srv_pool *pool) {
   }
   free(pool->workers);
   free(pool);
+}
+
+int ohets_srv_pool_store_ok(const ohets_srv_pool *pool) {
+  return pool != NULL && !atomic_load_explicit(&pool->store_down, memory_order_relaxed);
+}
+
+uint64_t ohets_srv_pool_store_errors(const ohets_srv_pool *pool) {
+  return pool != NULL ? atomic_load_explicit(&pool->store_errors, memory_order_relaxed) : 0;
+}
+
+unsigned ohets_srv_pool_busy(const ohets_srv_pool *pool) {
+  return pool != NULL ? atomic_load_explicit(&pool->busy, memory_order_relaxed) : 0;
 }
