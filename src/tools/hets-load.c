@@ -7,6 +7,13 @@
  * still counts the time its request waited (no coordinated omission).
  * Every request's bytes are built before the run starts.
  *
+ * --tls runs every socket through the TLS engine (src/tls): one client
+ * context shared by the threads, one engine per connection; ciphertext is
+ * read into the thread's buffer, decrypted into another and framed from
+ * there, and the engine's output runs go to the socket as they are (no copy
+ * of our own).  --new-conn opens a connection (and makes a handshake) for
+ * every request.
+ *
  * Exit 0 when the run completed (errors counted or not), 1 when it could
  * not run, 2 on a usage error.  docs/hets-load.md is the manual.
  */
@@ -34,6 +41,7 @@
 
 #include "common/common.h"
 #include "openhets/openhets.h"
+#include "tls/tls.h"
 #include "tools/load_hist.h"
 #include "tools/load_req.h"
 
@@ -74,6 +82,11 @@ typedef struct load_cfg {
   char *const *files;
   size_t nfiles;
   struct sockaddr_storage addr;
+  int tls;                     /* --tls */
+  const char *cert, *key, *ca; /* its files (ca NULL: the server is not verified) */
+  int resume;                  /* --resume: offer the last session ticket */
+  int new_conn;                /* --new-conn: a connection per request */
+  ohets_tls_ctx *tls_ctx;      /* --tls: shared by every thread */
 } load_cfg;
 
 static _Atomic int g_interrupted; /* SIGINT/SIGTERM: end the run early */
@@ -88,7 +101,8 @@ static void on_signal(int sig) {
 
 /* ---------------------------------------------------------------- state */
 
-typedef enum conn_state { C_DOWN = 0, C_CONNECTING, C_UP, C_CLOSING } conn_state;
+/* C_HANDSHAKE: TCP connected, the TLS handshake under way (--tls). */
+typedef enum conn_state { C_DOWN = 0, C_CONNECTING, C_HANDSHAKE, C_UP, C_CLOSING } conn_state;
 
 struct worker;
 
@@ -105,12 +119,17 @@ typedef struct conn {
   int writing;      /* wreq in use */
   int send_after_write;
   int expect_close; /* the server answered HTS00001..3 and will close */
+  int was_up;       /* connected before the run (--new-conn: send at once) */
+  int got_plain;    /* --tls: the server sent application bytes on this connection */
   const ohets_load_req *cur;
   uint64_t sched_ns; /* open loop: when the next request is due */
   uint64_t due_ns;   /* open loop: when the current request was due */
   uint64_t sent_ns;
   uint64_t last_ns; /* last byte read or written */
   uint64_t retry_ns;
+  uint64_t hs_ns;    /* --tls: when the handshake began */
+  ohets_tls *tls;    /* --tls: this connection's engine (freed when closed) */
+  size_t in_flight;  /* --tls: ciphertext handed to uv_write (wreq in use) */
   ohets_frame_decoder dec;
   uint8_t *pend; /* an answer's bytes read so far */
   size_t pend_len, pend_cap;
@@ -142,12 +161,19 @@ typedef struct worker {
   uint64_t answers[4];
   uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
   unsigned connecting, closing, connected_at_start;
+  unsigned handshaking; /* connections in C_HANDSHAKE */
   unsigned outstanding;
   int running; /* phase 2 (the run) has begun */
   int stopping;
   int finished;
   uint64_t finish_ns;
+  /* --tls: handshakes finished during the run, their times, how many
+   * resumed a session; TLS failures and the first one's reason. */
+  ohets_load_hist *hs_hist;
+  uint64_t handshakes, resumed, tls_failures;
+  char tls_error[256];
   uint8_t rbuf[READ_CHUNK];
+  uint8_t pbuf[READ_CHUNK]; /* --tls: plaintext out of the engine */
 } worker;
 
 static void count(_Atomic uint64_t *c) {
@@ -165,6 +191,10 @@ static void check_finish(worker *w);
 
 /* ---------------------------------------------------------------- sockets */
 
+static int conn_open(const conn *c) {
+  return c->state == C_CONNECTING || c->state == C_HANDSHAKE || c->state == C_UP;
+}
+
 static void on_closed(uv_handle_t *h) {
   conn *c = h->data;
   worker *w = c->w;
@@ -173,6 +203,9 @@ static void on_closed(uv_handle_t *h) {
   c->writing = 0;
   c->send_after_write = 0;
   c->expect_close = 0;
+  c->in_flight = 0;
+  ohets_tls_free(c->tls); /* after the socket: uv_write callbacks have run */
+  c->tls = NULL;
   w->closing--;
   if (!w->running || w->finished)
     return;
@@ -188,6 +221,8 @@ static void on_closed(uv_handle_t *h) {
 static void close_conn(conn *c, uint64_t retry_ns) {
   if (c->state == C_DOWN || c->state == C_CLOSING)
     return;
+  if (c->state == C_HANDSHAKE)
+    c->w->handshaking--;
   c->retry_ns = retry_ns;
   c->state = C_CLOSING;
   c->w->closing++;
@@ -205,14 +240,121 @@ static void fail_request(conn *c) {
   count(&w->errors);
 }
 
+/* The socket refused a write: the request is lost, the socket closed (an
+ * open-loop socket keeps its schedule). */
+static void write_failed(conn *c) {
+  worker *w = c->w;
+  fail_request(c);
+  close_conn(c, uv_hrtime());
+  if (w->running && open_loop(w))
+    open_arm(c);
+  check_finish(w);
+}
+
+/* A TLS failure on c (handshake or record, or a socket that ended during
+ * the handshake): noted (the first reason is printed at the end), one error
+ * during the run (the request it lost, if any), the socket closed; it
+ * reconnects after the back-off, as after a failed connect.  The engine's
+ * alert for the server goes out if the socket takes it at once. */
+static void tls_fail(conn *c, const char *why) {
+  worker *w = c->w;
+  w->tls_failures++;
+  if (w->tls_error[0] == '\0') {
+    /* A TLS 1.3 client's side of the handshake ends before the server has
+     * checked its certificate: a refusal then fails a "record", but before
+     * any answer it is the server's end of the handshake. */
+    const char *phase = "";
+    if (why == NULL || why[0] == '\0')
+      why = "failed";
+    if (!c->got_plain && strncmp(why, "record: ", 8) == 0) {
+      phase = "handshake: ";
+      why += 8;
+    }
+    int hint = w->run->cfg->cert == NULL && strstr(why, "alert") != NULL &&
+               strstr(why, "certificate") != NULL;
+    snprintf(w->tls_error, sizeof w->tls_error, "%s%s%s", phase, why,
+             hint ? " (no client certificate was given: see --cert and --key)" : "");
+  }
+  if (w->running) {
+    if (c->outstanding)
+      fail_request(c);
+    else
+      count(&w->errors);
+  }
+  const void *p;
+  size_t len;
+  if (c->tls != NULL && c->in_flight == 0 && (len = ohets_tls_out(c->tls, &p)) > 0) {
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)len);
+    (void)uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+  }
+  close_conn(c, uv_hrtime() + RECONNECT_BACKOFF_NS);
+  if (w->running && open_loop(w))
+    open_arm(c);
+  check_finish(w);
+}
+
+static void on_tls_write(uv_write_t *req, int status);
+
+/* --tls: sends the engine's pending ciphertext, at once while the socket
+ * takes it, the rest through one uv_write, consumed in its callback (the
+ * engine keeps those bytes in place until then).  0, or -1 when the socket
+ * failed (c is closing). */
+static int tls_flush(conn *c) {
+  if (c->in_flight > 0)
+    return 0; /* on_tls_write goes on */
+  for (;;) {
+    const void *p;
+    size_t len = ohets_tls_out(c->tls, &p);
+    if (len == 0)
+      return 0;
+    uv_buf_t b = uv_buf_init((char *)(uintptr_t)p, (unsigned)len);
+    int n = uv_try_write((uv_stream_t *)&c->tcp, &b, 1);
+    if (n > 0 && (size_t)n == len) {
+      ohets_tls_out_consume(c->tls, len);
+      c->last_ns = uv_hrtime();
+      continue;
+    }
+    if (n < 0 && n != UV_EAGAIN) {
+      write_failed(c);
+      return -1;
+    }
+    if (n > 0) {
+      ohets_tls_out_consume(c->tls, (size_t)n);
+      b.base += n;
+      b.len -= (size_t)n;
+    }
+    c->wreq.data = c;
+    if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &b, 1, on_tls_write) != 0) {
+      write_failed(c);
+      return -1;
+    }
+    c->in_flight = b.len;
+    return 0;
+  }
+}
+
+static void on_tls_write(uv_write_t *req, int status) {
+  conn *c = req->data;
+  size_t sent = c->in_flight;
+  c->in_flight = 0;
+  if (c->state != C_UP && c->state != C_HANDSHAKE)
+    return; /* closing: the engine goes with the socket */
+  if (status < 0) {
+    write_failed(c);
+    return;
+  }
+  ohets_tls_out_consume(c->tls, sent);
+  c->last_ns = uv_hrtime();
+  (void)tls_flush(c);
+}
+
 static void on_write(uv_write_t *req, int status) {
   conn *c = req->data;
   c->writing = 0;
   if (c->state != C_UP)
     return;
   if (status < 0) {
-    fail_request(c);
-    close_conn(c, uv_hrtime());
+    write_failed(c);
     return;
   }
   c->last_ns = uv_hrtime();
@@ -223,6 +365,18 @@ static void on_write(uv_write_t *req, int status) {
 }
 
 static void write_current(conn *c) {
+  if (c->tls != NULL) {
+    /* Encrypted into the engine's output (the one copy TLS needs), sent
+     * from there. */
+    int rc = ohets_tls_write(c->tls, c->cur->bytes, c->cur->len);
+    if (rc != 0) {
+      const char *why = ohets_tls_error(c->tls);
+      tls_fail(c, why[0] ? why : strerror(-rc));
+      return;
+    }
+    (void)tls_flush(c);
+    return;
+  }
   uv_buf_t buf = uv_buf_init((char *)c->cur->bytes, (unsigned)c->cur->len);
   int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
   if (n == (int)c->cur->len) {
@@ -230,8 +384,7 @@ static void write_current(conn *c) {
     return;
   }
   if (n < 0 && n != UV_EAGAIN) {
-    fail_request(c);
-    close_conn(c, uv_hrtime());
+    write_failed(c);
     return;
   }
   if (n > 0) {
@@ -242,8 +395,7 @@ static void write_current(conn *c) {
   c->writing = 1;
   if (uv_write(&c->wreq, (uv_stream_t *)&c->tcp, &buf, 1, on_write) != 0) {
     c->writing = 0;
-    fail_request(c);
-    close_conn(c, uv_hrtime());
+    write_failed(c);
   }
 }
 
@@ -312,6 +464,17 @@ static int on_answer(conn *c, const uint8_t *payload, size_t len) {
       return -1;
     }
   }
+  if (w->run->cfg->new_conn) {
+    /* The next request goes on a connection of its own (its latency
+     * counts the connect and the handshake). */
+    close_conn(c, now);
+    if (open_loop(w))
+      open_arm(c);
+    else
+      send_next(c);
+    check_finish(w);
+    return -1;
+  }
   if (open_loop(w))
     open_arm(c);
   else if (c->writing)
@@ -363,24 +526,18 @@ static void on_eof_or_error(conn *c, ssize_t nread) {
   check_finish(w);
 }
 
-static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
-  conn *c = s->data;
+/* Plaintext in buf (the thread's read buffer, or what the engine
+ * decrypted): whole answers are handled straight from it, a partial one is
+ * kept in c->pend.  0, or -1 when c was closed. */
+static int take_plain(conn *c, const uint8_t *buf, size_t n) {
   worker *w = c->w;
   const uint8_t *data;
   size_t len, off = 0;
-  (void)buf;
-  if (nread == 0)
-    return;
-  if (nread < 0) {
-    on_eof_or_error(c, nread);
-    return;
-  }
-  c->last_ns = uv_hrtime();
   if (c->pend_len == 0) {
-    data = w->rbuf; /* the common case: whole answers straight from the read */
-    len = (size_t)nread;
+    data = buf; /* the common case: whole answers straight from the read */
+    len = n;
   } else {
-    if (pend_append(c, w->rbuf, (size_t)nread) != 0)
+    if (pend_append(c, buf, n) != 0)
       goto protocol_error;
     data = c->pend;
     len = c->pend_len;
@@ -393,17 +550,17 @@ static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
     if (st == OHETS_FRAME_ERROR)
       goto protocol_error;
     if (on_answer(c, data + off + fr.payload_off, fr.payload_len) != 0)
-      return;
+      return -1;
     off += fr.frame_len;
   }
-  if (data == w->rbuf) {
+  if (data == buf) {
     if (off < len && pend_append(c, data + off, len - off) != 0)
       goto protocol_error;
   } else if (off > 0) {
     memmove(c->pend, c->pend + off, len - off);
     c->pend_len = len - off;
   }
-  return;
+  return 0;
 
 protocol_error:
   /* A bad wrapper or an oversized answer from the server. */
@@ -415,6 +572,122 @@ protocol_error:
   if (open_loop(w))
     open_arm(c);
   check_finish(w);
+  return -1;
+}
+
+static void conn_ready(conn *c);
+
+/* --tls: the handshake is over (as the client sees it). */
+static void handshake_done(conn *c) {
+  worker *w = c->w;
+  w->handshaking--;
+  c->state = C_UP;
+  if (w->running) {
+    w->handshakes++;
+    ohets_load_hist_record(w->hs_hist, uv_hrtime() - c->hs_ns);
+    if (ohets_tls_resumed(c->tls))
+      w->resumed++;
+  }
+  conn_ready(c);
+}
+
+/* --tls: n bytes of ciphertext in the thread's read buffer.  The engine
+ * drives the handshake and decrypts into the thread's plaintext buffer;
+ * what it has to send (handshake records, with the request that may follow
+ * the handshake at once) goes out after. */
+static void tls_read(conn *c, size_t n) {
+  worker *w = c->w;
+  if (ohets_tls_feed(c->tls, w->rbuf, n) != 0) {
+    tls_fail(c, "out of memory for ciphertext");
+    return;
+  }
+  for (;;) {
+    long got = ohets_tls_read(c->tls, w->pbuf, sizeof w->pbuf);
+    if (c->state == C_HANDSHAKE && ohets_tls_handshake_done(c->tls)) {
+      handshake_done(c);
+      if (c->state != C_UP)
+        return;
+    }
+    if (got > 0) {
+      c->got_plain = 1;
+      if (take_plain(c, w->pbuf, (size_t)got) != 0)
+        return;
+      continue;
+    }
+    if (got == OHETS_TLS_EFAIL) {
+      tls_fail(c, ohets_tls_error(c->tls));
+      return;
+    }
+    if (got == OHETS_TLS_EOF) { /* close_notify: as a FIN */
+      on_eof_or_error(c, UV_EOF);
+      return;
+    }
+    break;
+  }
+  (void)tls_flush(c);
+}
+
+static void on_read(uv_stream_t *s, ssize_t nread, const uv_buf_t *buf) {
+  conn *c = s->data;
+  (void)buf;
+  if (nread == 0)
+    return;
+  if (nread < 0) {
+    if (c->state == C_HANDSHAKE) {
+      char why[120];
+      snprintf(why, sizeof why, "handshake: %s",
+               nread == UV_EOF ? "the server closed the connection (is it a TLS listener?)"
+                               : uv_strerror((int)nread));
+      tls_fail(c, why);
+    } else {
+      on_eof_or_error(c, nread);
+    }
+    return;
+  }
+  c->last_ns = uv_hrtime();
+  if (c->tls != NULL)
+    tls_read(c, (size_t)nread);
+  else
+    (void)take_plain(c, c->w->rbuf, (size_t)nread);
+}
+
+/* Connected (and with --tls, the handshake done): the first request, or
+ * before the run, counted as ready. */
+static void conn_ready(conn *c) {
+  worker *w = c->w;
+  if (!w->running) {
+    w->connected_at_start++;
+    c->was_up = 1;
+  } else if (c->send_when_up) {
+    c->send_when_up = 0;
+    write_current(c);
+  } else if (!open_loop(w)) {
+    send_next(c);
+  }
+}
+
+/* --tls: the TCP connection is up; the ClientHello goes out. */
+static void start_handshake(conn *c) {
+  worker *w = c->w;
+  const load_cfg *cfg = w->run->cfg;
+  c->state = C_HANDSHAKE;
+  w->handshaking++;
+  c->hs_ns = uv_hrtime();
+  c->got_plain = 0;
+  c->tls = ohets_tls_new(cfg->tls_ctx);
+  if (c->tls == NULL) {
+    tls_fail(c, "out of memory");
+    return;
+  }
+  if (ohets_tls_set_host(c->tls, cfg->host) != 0) {
+    tls_fail(c, "-H cannot be checked against a certificate");
+    return;
+  }
+  if (ohets_tls_connect(c->tls) != 0) {
+    tls_fail(c, ohets_tls_error(c->tls));
+    return;
+  }
+  (void)tls_flush(c);
 }
 
 static void on_connect(uv_connect_t *req, int status) {
@@ -437,7 +710,6 @@ static void on_connect(uv_connect_t *req, int status) {
     check_finish(w);
     return;
   }
-  c->state = C_UP;
   c->last_ns = uv_hrtime();
   uv_tcp_nodelay(&c->tcp, 1);
   ohets_frame_decoder_init(&c->dec,
@@ -449,14 +721,12 @@ static void on_connect(uv_connect_t *req, int status) {
     close_conn(c, uv_hrtime() + RECONNECT_BACKOFF_NS);
     return;
   }
-  if (!w->running) {
-    w->connected_at_start++;
-  } else if (c->send_when_up) {
-    c->send_when_up = 0;
-    write_current(c);
-  } else if (!open_loop(w)) {
-    send_next(c);
+  if (w->run->cfg->tls_ctx != NULL) {
+    start_handshake(c);
+    return;
   }
+  c->state = C_UP;
+  conn_ready(c);
 }
 
 static void start_connect(conn *c) {
@@ -564,11 +834,8 @@ static void check_finish(worker *w) {
   w->finish_ns = uv_hrtime();
   for (unsigned i = 0; i < w->nconns; i++) {
     conn *c = &w->conns[i];
-    if (c->state == C_UP || c->state == C_CONNECTING) {
-      c->state = C_CLOSING;
-      w->closing++;
-      uv_close((uv_handle_t *)&c->tcp, on_closed);
-    }
+    if (conn_open(c))
+      close_conn(c, 0);
     if (open_loop(w))
       uv_close((uv_handle_t *)&c->timer, on_handle_closed);
   }
@@ -583,10 +850,12 @@ static void on_tick(uv_timer_t *t) {
     conn *c = &w->conns[i];
     if (c->outstanding && now - c->sent_ns > timeout_ns) {
       fail_request(c); /* no answer in time */
-      if (c->state == C_UP || c->state == C_CONNECTING)
+      if (conn_open(c))
         close_conn(c, now);
       if (open_loop(w))
         open_arm(c);
+    } else if (c->state == C_HANDSHAKE && now - c->hs_ns > timeout_ns) {
+      tls_fail(c, "handshake: not finished within --timeout");
     } else if (!open_loop(w) && c->state == C_DOWN && !w->stopping && c->retry_ns <= now) {
       start_connect(c);
     }
@@ -597,9 +866,13 @@ static void on_tick(uv_timer_t *t) {
 
 static void on_connect_timeout(uv_timer_t *t) {
   worker *w = t->data;
-  for (unsigned i = 0; i < w->nconns; i++)
-    if (w->conns[i].state == C_CONNECTING)
-      close_conn(&w->conns[i], 0);
+  for (unsigned i = 0; i < w->nconns; i++) {
+    conn *c = &w->conns[i];
+    if (c->state == C_CONNECTING)
+      close_conn(c, 0);
+    else if (c->state == C_HANDSHAKE)
+      tls_fail(c, "handshake: not finished within --timeout");
+  }
 }
 
 static void *worker_main(void *arg) {
@@ -619,9 +892,18 @@ static void *worker_main(void *arg) {
     start_connect(c);
   }
   uv_timer_start(&w->tick, on_connect_timeout, (uint64_t)(cfg->timeout_s * 1000), 0);
-  while (w->connecting > 0 || w->closing > 0)
+  while (w->connecting > 0 || w->handshaking > 0 || w->closing > 0)
     uv_run(&w->loop, UV_RUN_ONCE);
   uv_timer_stop(&w->tick);
+  if (cfg->new_conn) {
+    /* These showed the server answers (and takes our TLS); each request
+     * of the run opens its own. */
+    for (unsigned i = 0; i < w->nconns; i++)
+      if (conn_open(&w->conns[i]))
+        close_conn(&w->conns[i], 0);
+    while (w->closing > 0)
+      uv_run(&w->loop, UV_RUN_ONCE);
+  }
 
   pthread_barrier_wait(&run->barrier); /* all threads connected */
   pthread_barrier_wait(&run->barrier); /* main has set the start time */
@@ -635,7 +917,7 @@ static void *worker_main(void *arg) {
       if (open_loop(w)) {
         c->sched_ns = run->start_ns + (uint64_t)c->id * run->step_ns;
         open_arm(c);
-      } else if (c->state == C_UP) {
+      } else if (c->state == C_UP || (cfg->new_conn && c->was_up)) {
         send_next(c);
       } else {
         c->retry_ns = run->start_ns + RECONNECT_BACKOFF_NS;
@@ -856,6 +1138,8 @@ typedef struct totals {
   uint64_t answers[4];
   uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
   uint64_t lat[5]; /* p50, p90, p99, p99.9, max in us */
+  uint64_t handshakes, resumed, tls_failures; /* --tls */
+  uint64_t hs_lat[2];                         /* handshake p50, p99 in us */
 } totals;
 
 static void sum_totals(worker *ws, unsigned n, double seconds, const ohets_load_hist *h,
@@ -876,6 +1160,24 @@ static void sum_totals(worker *ws, unsigned n, double seconds, const ohets_load_
   for (int i = 0; i < 4; i++)
     t->lat[i] = us(ohets_load_hist_percentile(h, pcts[i]));
   t->lat[4] = us(ohets_load_hist_max(h));
+  for (unsigned i = 0; i < n; i++) {
+    t->handshakes += ws[i].handshakes;
+    t->resumed += ws[i].resumed;
+    t->tls_failures += ws[i].tls_failures;
+  }
+}
+
+/* --tls: the handshake percentiles over every thread. */
+static void sum_handshakes(worker *ws, unsigned n, totals *t) {
+  ohets_load_hist *h = malloc(sizeof *h);
+  if (h == NULL)
+    return;
+  ohets_load_hist_init(h);
+  for (unsigned i = 0; i < n; i++)
+    ohets_load_hist_merge(h, ws[i].hs_hist);
+  t->hs_lat[0] = us(ohets_load_hist_percentile(h, 50));
+  t->hs_lat[1] = us(ohets_load_hist_percentile(h, 99));
+  free(h);
 }
 
 /* --json: one object on one line. */
@@ -903,6 +1205,18 @@ static void report_json(const load_cfg *cfg, const totals *t) {
   json_object_set_new(o, "aaa", aa);
   json_object_set_new(o, "errors", json_integer((json_int_t)t->errors));
   json_object_set_new(o, "unexpected_closes", json_integer((json_int_t)t->closes));
+  /* Only with the options that make them: the keys above are unchanged. */
+  if (cfg->tls) {
+    json_t *hs = json_object();
+    json_object_set_new(o, "handshakes", json_integer((json_int_t)t->handshakes));
+    json_object_set_new(hs, "p50", json_integer((json_int_t)t->hs_lat[0]));
+    json_object_set_new(hs, "p99", json_integer((json_int_t)t->hs_lat[1]));
+    json_object_set_new(o, "handshake_us", hs);
+    if (cfg->resume)
+      json_object_set_new(o, "resumed", json_integer((json_int_t)t->resumed));
+  }
+  if (cfg->new_conn)
+    json_object_set_new(o, "new_conn", json_true());
   json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
   fputc('\n', stdout);
   json_decref(o);
@@ -910,8 +1224,9 @@ static void report_json(const load_cfg *cfg, const totals *t) {
 
 /* The summary in lines of text. */
 static void report_text(const load_cfg *cfg, const totals *t) {
-  printf("%s:%u  %u connections  %s  %.3f s\n", cfg->host, cfg->port, cfg->conns,
-         cfg->rate > 0 ? "open loop" : "closed loop", t->seconds);
+  printf("%s:%u  %u connections  %s%s%s  %.3f s\n", cfg->host, cfg->port, cfg->conns,
+         cfg->rate > 0 ? "open loop" : "closed loop", cfg->tls ? "  TLS" : "",
+         cfg->new_conn ? "  new connection per request" : "", t->seconds);
   if (cfg->rate > 0)
     printf("target     %.1f requests/s\n", cfg->rate);
   printf("requests   %llu  (%.1f tps)\n", (unsigned long long)t->requests, t->tps);
@@ -934,12 +1249,35 @@ static void report_text(const load_cfg *cfg, const totals *t) {
   printf("%s\n", any ? "" : " none");
   printf("errors     %llu  unexpected closes %llu\n", (unsigned long long)t->errors,
          (unsigned long long)t->closes);
+  if (cfg->tls) {
+    printf("tls        handshakes %llu  p50 %llu us  p99 %llu us", (unsigned long long)t->handshakes,
+           (unsigned long long)t->hs_lat[0], (unsigned long long)t->hs_lat[1]);
+    if (cfg->resume)
+      printf("  resumed %llu", (unsigned long long)t->resumed);
+    putchar('\n');
+  }
+}
+
+/* --tls: one stderr line when handshakes or records failed, with the first
+ * reason (the summary counts them among the errors). */
+static void report_tls_failures(const load_cfg *cfg, const worker *ws, unsigned n,
+                                const totals *t) {
+  if (t->tls_failures == 0)
+    return;
+  const char *first = "";
+  for (unsigned i = 0; i < n && first[0] == '\0'; i++)
+    first = ws[i].tls_error;
+  err_line("tls %s:%u: %llu TLS connection%s failed; the first: %s", cfg->host, cfg->port,
+           (unsigned long long)t->tls_failures, t->tls_failures == 1 ? "" : "s", first);
 }
 
 static void report(const load_cfg *cfg, worker *ws, unsigned n, double seconds,
                    const ohets_load_hist *h) {
   static totals t; /* the AAA slots make it large */
   sum_totals(ws, n, seconds, h, &t);
+  if (cfg->tls)
+    sum_handshakes(ws, n, &t);
+  report_tls_failures(cfg, ws, n, &t);
   if (cfg->json)
     report_json(cfg, &t);
   else
@@ -953,7 +1291,8 @@ static void usage(FILE *f) {
           "usage: " PROG " [-H HOST] [-p PORT] [-c CONNS] [-d SECONDS | -n REQUESTS]\n"
           "                 [--rate PER_SEC] [--threads N] [--db PATH] [--mix HIT,MISS,BAD]\n"
           "                 [--submitter ID] [--npi NPI] [--unwrapped] [--timeout SECONDS]\n"
-          "                 [--json] [--idle-check] [FILES...]\n"
+          "                 [--json] [--idle-check] [--new-conn]\n"
+          "                 [--tls [--cert FILE --key FILE] [--ca FILE] [--resume]] [FILES...]\n"
           "Load-tests a HETS 270/271 socket server.  Requests come from FILES (one\n"
           "interchange each, sent round-robin) or are drawn from the store at --db.\n"
           "  -H HOST            server (default 127.0.0.1)\n"
@@ -972,6 +1311,12 @@ static void usage(FILE *f) {
           "  --timeout SECONDS  per request and per connect (default 10)\n"
           "  --json             summary as one JSON object\n"
           "  --idle-check       measure how long the server keeps an idle socket\n"
+          "  --new-conn         a new connection (with --tls: a full handshake) per request\n"
+          "  --tls              talk TLS to a TLS listener\n"
+          "  --cert F, --key F  client certificate and key (PEM)\n"
+          "  --ca FILE          verify the server against this CA and -H (without it the\n"
+          "                     server is NOT verified)\n"
+          "  --resume           offer the last session ticket (resumed handshakes)\n"
           "  --help, --version\n");
 }
 
@@ -1063,7 +1408,7 @@ static int raise_nofile(unsigned conns) {
 #define usage_line(...) (err_line(__VA_ARGS__), EXIT_USAGE)
 
 enum { O_RATE = 256, O_THREADS, O_DB, O_MIX, O_SUBMITTER, O_NPI, O_UNWRAPPED, O_JSON,
-       O_IDLE, O_TIMEOUT, O_HELP, O_VERSION };
+       O_IDLE, O_TIMEOUT, O_NEW_CONN, O_TLS, O_CERT, O_KEY, O_CA, O_RESUME, O_HELP, O_VERSION };
 static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RATE},
                                           {"threads", required_argument, NULL, O_THREADS},
                                           {"db", required_argument, NULL, O_DB},
@@ -1074,6 +1419,12 @@ static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RA
                                           {"json", no_argument, NULL, O_JSON},
                                           {"idle-check", no_argument, NULL, O_IDLE},
                                           {"timeout", required_argument, NULL, O_TIMEOUT},
+                                          {"new-conn", no_argument, NULL, O_NEW_CONN},
+                                          {"tls", no_argument, NULL, O_TLS},
+                                          {"cert", required_argument, NULL, O_CERT},
+                                          {"key", required_argument, NULL, O_KEY},
+                                          {"ca", required_argument, NULL, O_CA},
+                                          {"resume", no_argument, NULL, O_RESUME},
                                           {"help", no_argument, NULL, O_HELP},
                                           {"version", no_argument, NULL, O_VERSION},
                                           {NULL, 0, NULL, 0}};
@@ -1145,6 +1496,12 @@ static int take_option(int c, char **argv, load_cfg *cfg) {
   case O_UNWRAPPED: cfg->unwrapped = 1; break;
   case O_JSON: cfg->json = 1; break;
   case O_IDLE: cfg->idle_check = 1; break;
+  case O_NEW_CONN: cfg->new_conn = 1; break;
+  case O_TLS: cfg->tls = 1; break;
+  case O_CERT: cfg->cert = optarg; break;
+  case O_KEY: cfg->key = optarg; break;
+  case O_CA: cfg->ca = optarg; break;
+  case O_RESUME: cfg->resume = 1; break;
   case O_HELP: usage(stdout); return -1;
   case O_VERSION: printf(PROG " (openhets) " OHETS_VERSION_STRING "\n"); return -1;
   case ':': return usage_line("option %s needs an argument (see --help)", argv[optind - 1]);
@@ -1167,6 +1524,12 @@ static int settle_args(load_cfg *cfg) {
     return usage_line("give FILES or --db, not both");
   if (!cfg->idle_check && cfg->db == NULL && cfg->nfiles == 0)
     return usage_line("no requests: give FILES or --db (see --help)");
+  if (!cfg->tls && (cfg->cert || cfg->key || cfg->ca || cfg->resume))
+    return usage_line("--cert, --key, --ca and --resume go with --tls");
+  if ((cfg->cert == NULL) != (cfg->key == NULL))
+    return usage_line("--cert and --key go together (a certificate and its key)");
+  if (cfg->idle_check && (cfg->tls || cfg->new_conn))
+    return usage_line("--idle-check measures plain TCP sockets: not with --tls or --new-conn");
   if (cfg->seconds == 0 && cfg->count == 0)
     cfg->seconds = 10;
   if (cfg->threads == 0) {
@@ -1218,6 +1581,23 @@ static int build_requests(const load_cfg *cfg, ohets_load_reqs *reqs) {
   return rc;
 }
 
+/* --tls: the client context every thread's connections share.  0, or
+ * -EINVAL after a line. */
+static int make_tls_ctx(load_cfg *cfg) {
+  char err[512];
+  if (!cfg->tls)
+    return 0;
+  if (ohets_tls_ctx_client(&cfg->tls_ctx, cfg->cert, cfg->key, cfg->ca, err, sizeof err) != 0) {
+    err_line("tls: %s", err);
+    return -EINVAL;
+  }
+  if (cfg->resume)
+    ohets_tls_ctx_set_resume(cfg->tls_ctx, 1);
+  if (cfg->ca == NULL)
+    err_line("warning: --tls without --ca: the server's certificate is not verified");
+  return 0;
+}
+
 /* Shares the sockets out between the nt workers; each gets its loop and
  * histogram.  0, or -ENOMEM (the loops made so far have w->run set). */
 static int setup_workers(run_state *run, worker *ws, unsigned nt, conn *conns) {
@@ -1228,10 +1608,14 @@ static int setup_workers(run_state *run, worker *ws, unsigned nt, conn *conns) {
     w->conns = conns + next;
     w->nconns = cfg->conns / nt + (i < cfg->conns % nt);
     w->hist = malloc(sizeof *w->hist);
-    if (w->hist == NULL || uv_loop_init(&w->loop) != 0)
+    if (cfg->tls)
+      w->hs_hist = malloc(sizeof *w->hs_hist);
+    if (w->hist == NULL || (cfg->tls && w->hs_hist == NULL) || uv_loop_init(&w->loop) != 0)
       return -ENOMEM;
     w->run = run; /* marks the loop as made, for free_workers */
     ohets_load_hist_init(w->hist);
+    if (w->hs_hist != NULL)
+      ohets_load_hist_init(w->hs_hist);
     for (unsigned k = 0; k < w->nconns; k++) {
       conn *c = &w->conns[k];
       c->w = w;
@@ -1273,8 +1657,14 @@ static int begin_run(run_state *run, worker *ws, unsigned nt) {
   for (unsigned i = 0; i < nt; i++)
     connected += ws[i].connected_at_start;
   if (connected == 0) {
+    const char *tls_error = "";
+    for (unsigned i = 0; i < nt && tls_error[0] == '\0'; i++)
+      tls_error = ws[i].tls_error;
     atomic_store(&run->abort, 1);
-    err_line("cannot connect to %s:%u (no socket connected)", cfg->host, cfg->port);
+    if (tls_error[0] != '\0')
+      err_line("tls %s:%u: %s (no socket connected)", cfg->host, cfg->port, tls_error);
+    else
+      err_line("cannot connect to %s:%u (no socket connected)", cfg->host, cfg->port);
     status = EXIT_FAILED;
   }
   for (unsigned i = 0; i < nt; i++) /* connect failures before the run are errors too */
@@ -1304,10 +1694,13 @@ static void free_workers(worker *ws, unsigned nt, conn *conns, unsigned nconns) 
         uv_loop_close(&ws[i].loop);
       }
       free(ws[i].hist);
+      free(ws[i].hs_hist);
     }
   if (conns != NULL)
-    for (unsigned i = 0; i < nconns; i++)
+    for (unsigned i = 0; i < nconns; i++) {
       free(conns[i].pend);
+      ohets_tls_free(conns[i].tls); /* NULL once its socket closed */
+    }
   free(conns);
   free(ws);
 }
@@ -1380,6 +1773,10 @@ int main(int argc, char **argv) {
     return EXIT_FAILED;
   if (build_requests(&cfg, &reqs) != 0)
     return EXIT_FAILED;
+  if (make_tls_ctx(&cfg) != 0) {
+    ohets_load_reqs_free(&reqs);
+    return EXIT_FAILED;
+  }
 
   struct sigaction sa;
   memset(&sa, 0, sizeof sa);
@@ -1397,5 +1794,6 @@ int main(int argc, char **argv) {
     status = run_load(&cfg, &reqs);
   }
   ohets_load_reqs_free(&reqs);
+  ohets_tls_ctx_release(cfg.tls_ctx);
   return status;
 }

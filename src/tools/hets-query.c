@@ -4,6 +4,8 @@
  * Builds a 270 from the options (checked by the project's own core before
  * it is sent) or sends FILE as is, wrapped (SOH, length, STX, payload,
  * ETX) unless --unwrapped, reads exactly one answer and prints it.
+ * With --tls the exchange runs over TLS (DESIGN §12): the engine in
+ * src/tls driven over the same non-blocking socket with poll().
  * Exit 0 when an answer came (whatever it says), 1 on a connection or
  * protocol failure, 2 on a usage error.  Nothing identifying the
  * beneficiary is ever written to stderr. */
@@ -23,6 +25,7 @@
 
 #include "common/common.h"
 #include "openhets/openhets.h"
+#include "tls/tls.h"
 #include "tools/query.h"
 
 #define PROG "hets-query"
@@ -45,6 +48,8 @@ typedef struct options {
   int unwrapped;
   int connect_ms;
   int read_ms;
+  int tls;
+  const char *cert, *key, *ca; /* --tls files; ca NULL: the server is not verified */
 } options;
 
 static void usage(FILE *f) {
@@ -53,7 +58,8 @@ static void usage(FILE *f) {
           "                  --mbi MBI --last L --first F --dob YYYYMMDD\n"
           "                  [--date YYYYMMDD[-YYYYMMDD]] [--stc 30,42,...]\n"
           "                  [--raw|--json] [--unwrapped] [--connect-timeout MS]\n"
-          "                  [--read-timeout MS] [FILE]\n"
+          "                  [--read-timeout MS] [--tls [--cert FILE --key FILE] [--ca FILE]]\n"
+          "                  [FILE]\n"
           "Sends one 270 eligibility inquiry and prints the answer: a summary in\n"
           "words by default, the answer's X12 with --raw, a JSON document with --json.\n"
           "With FILE (or - for stdin) the file's interchange is sent as is instead.\n"
@@ -69,6 +75,10 @@ static void usage(FILE *f) {
           "  --connect-timeout MS    give up connecting after MS (default 5000)\n"
           "  --read-timeout MS       give up waiting for the whole answer after MS\n"
           "                          from the end of sending (default 30000)\n"
+          "  --tls                   talk TLS (1.2 or later) to a TLS listener\n"
+          "  --cert FILE, --key FILE our client certificate and its key (PEM)\n"
+          "  --ca FILE               verify the server's certificate against this CA and\n"
+          "                          -H; without it the server is NOT verified (warning)\n"
           "  --help, --version\n"
           "Exit status: 0 answered (whatever the answer), 1 connection or protocol\n"
           "failure, 2 usage error.\n");
@@ -120,6 +130,10 @@ static int check_options(const options *o) {
     return usage_error("%s: must be a port number 1..65535", "-p/--port");
   if (o->host[0] == '\0')
     return usage_error("%s: empty host", "-H/--host");
+  if (!o->tls && (o->cert || o->key || o->ca))
+    return usage_error("%s", "--cert, --key and --ca go with --tls");
+  if ((o->cert == NULL) != (o->key == NULL))
+    return usage_error("%s", "--cert and --key go together (a certificate and its key)");
   int builds = o->mbi || o->last || o->first || o->dob || o->date || o->stc;
   if (o->file != NULL) {
     if (builds)
@@ -468,28 +482,127 @@ static int answer_in(ohets_frame_decoder *dec, int unwrapped, int *bare_hets,
   return 0;
 }
 
+/* The connection: the socket, and over it the TLS engine with --tls. */
+typedef struct peer {
+  int fd;
+  ohets_tls *tls;  /* NULL: plain TCP */
+  int tls_eof;     /* the server's close_notify was read */
+  int client_cert; /* we offered a certificate (for the hint below) */
+  int got_plain;   /* the server has sent application bytes */
+} peer;
+
+/* One line for a TLS failure: the engine's reason ("handshake: certificate
+ * verify failed: ..."), and a hint when a server that wants a client
+ * certificate got none.  A TLS 1.3 client's side of the handshake is over
+ * before the server has checked the client's certificate, so a refusal
+ * arrives as the engine's "record:" failure; before any answer byte it is
+ * the server's end of the handshake, and said so. */
+static void tls_failed(const peer *p, const char *where) {
+  const char *why = ohets_tls_error(p->tls);
+  const char *phase = "";
+  if (!p->got_plain && strncmp(why, "record: ", 8) == 0) {
+    phase = "handshake: ";
+    why += 8;
+  }
+  fprintf(stderr, PROG ": tls %s: %s%s%s\n", where, phase, why[0] ? why : "failed",
+          !p->client_cert && strstr(why, "alert") != NULL && strstr(why, "certificate") != NULL
+              ? " (no client certificate was given: see --cert and --key)"
+              : "");
+}
+
+/* Sends the ciphertext the engine holds, within deadline.  0, or -1 after
+ * a line. */
+static int tls_send_pending(peer *p, long long deadline, const char *where) {
+  const void *q;
+  size_t n;
+  while ((n = ohets_tls_out(p->tls, &q)) > 0) {
+    if (send_all(p->fd, q, n, deadline, where) != 0)
+      return -1;
+    ohets_tls_out_consume(p->tls, n);
+  }
+  return 0;
+}
+
+/* The request: as is, or encrypted.  0, or -1 after a line. */
+static int send_request(peer *p, const ohets_buf *wire, long long deadline, const char *where) {
+  if (p->tls == NULL)
+    return send_all(p->fd, wire->data, wire->len, deadline, where);
+  int rc = ohets_tls_write(p->tls, wire->data, wire->len);
+  if (rc != 0) {
+    if (ohets_tls_error(p->tls)[0] != '\0')
+      tls_failed(p, where);
+    else
+      fprintf(stderr, PROG ": tls %s: cannot encrypt the request: %s\n", where, err_text(-rc));
+    return -1;
+  }
+  return tls_send_pending(p, deadline, where);
+}
+
 enum { RECV_AGAIN, RECV_TIMEOUT, RECV_CLOSED, RECV_FAILED };
 
-/* Waits up to wait_ms for bytes and appends them to in.  RECV_AGAIN when
- * bytes came (or a signal interrupted), RECV_TIMEOUT, RECV_CLOSED, or
- * RECV_FAILED after printing one line. */
-static int recv_some(int fd, int wait_ms, const char *where, ohets_buf *in) {
-  struct pollfd pf = {fd, POLLIN, 0};
+/* Ciphertext from the socket into the engine; the plaintext it gives is
+ * appended to in, and what it has to send (handshake records, an alert) is
+ * sent.  RECV_AGAIN, or RECV_FAILED after printing one line. */
+static int tls_take(peer *p, const uint8_t *chunk, size_t n, const char *where,
+                    ohets_buf *in) {
+  if (ohets_tls_feed(p->tls, chunk, n) != 0) {
+    fprintf(stderr, PROG ": tls %s: out of memory\n", where);
+    return RECV_FAILED;
+  }
+  uint8_t plain[16384];
+  long got;
+  while ((got = ohets_tls_read(p->tls, plain, sizeof plain)) > 0) {
+    p->got_plain = 1;
+    if (ohets_buf_append(in, plain, (size_t)got) != 0) {
+      fprintf(stderr, PROG ": %s: the answer is larger than %u bytes\n", where, MAX_ANSWER);
+      return RECV_FAILED;
+    }
+  }
+  if (got == OHETS_TLS_EFAIL) {
+    /* the alert for the server, if the socket takes it at once */
+    const void *q;
+    size_t k = ohets_tls_out(p->tls, &q);
+    if (k > 0 && send(p->fd, q, k, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+      /* nothing more to do: the connection is over either way */
+    }
+    tls_failed(p, where);
+    return RECV_FAILED;
+  }
+  if (got == OHETS_TLS_EOF)
+    p->tls_eof = 1;
+  return tls_send_pending(p, now_ms() + 5000, where) == 0 ? RECV_AGAIN : RECV_FAILED;
+}
+
+/* Waits up to wait_ms for bytes and appends them (decrypted with --tls) to
+ * in.  RECV_AGAIN when bytes came (or a signal interrupted), RECV_TIMEOUT,
+ * RECV_CLOSED, or RECV_FAILED after printing one line. */
+static int recv_some(peer *p, int wait_ms, const char *where, ohets_buf *in) {
+  if (p->tls_eof)
+    return RECV_CLOSED;
+  struct pollfd pf = {p->fd, POLLIN, 0};
   int pr = poll(&pf, 1, wait_ms);
   if (pr < 0 && errno == EINTR)
     return RECV_AGAIN;
   if (pr == 0)
     return RECV_TIMEOUT;
   uint8_t chunk[65536];
-  ssize_t r = recv(fd, chunk, sizeof chunk, 0);
+  ssize_t r = recv(p->fd, chunk, sizeof chunk, 0);
   if (r < 0 && (errno == EINTR || errno == EAGAIN))
     return RECV_AGAIN;
   if (r < 0) {
-    fprintf(stderr, PROG ": %s: %s\n", where, err_text(errno));
+    int e = errno;
+    /* A server that refuses our certificate may reset the socket before
+     * its alert is read. */
+    int hint = p->tls != NULL && !p->got_plain && !p->client_cert && e == ECONNRESET;
+    fprintf(stderr, PROG ": %s: %s%s\n", where, err_text(e),
+            hint ? " (no client certificate was given: does the server want one? "
+                   "see --cert and --key)" : "");
     return RECV_FAILED;
   }
   if (r == 0)
     return RECV_CLOSED;
+  if (p->tls != NULL)
+    return tls_take(p, chunk, (size_t)r, where, in);
   if (ohets_buf_append(in, chunk, (size_t)r) != 0) {
     fprintf(stderr, PROG ": %s: the answer is larger than %u bytes\n", where, MAX_ANSWER);
     return RECV_FAILED;
@@ -497,9 +610,61 @@ static int recv_some(int fd, int wait_ms, const char *where, ohets_buf *in) {
   return RECV_AGAIN;
 }
 
+/* The TLS handshake over p->fd, done by deadline (the connect timeout
+ * covers the connect and the handshake).  Plaintext the server sends
+ * before the request (none, from openhetsd) lands in in.  0, or -1 after
+ * one line. */
+static int tls_handshake(peer *p, ohets_tls_ctx *ctx, const char *host, const char *where,
+                         long long deadline, int connect_ms, ohets_buf *in) {
+  p->tls = ohets_tls_new(ctx);
+  if (p->tls == NULL) {
+    fprintf(stderr, PROG ": tls %s: out of memory\n", where);
+    return -1;
+  }
+  if (ohets_tls_set_host(p->tls, host) != 0) {
+    fprintf(stderr, PROG ": tls %s: -H cannot be checked against a certificate "
+                    "(not an address, or a name too long)\n", where);
+    return -1;
+  }
+  if (ohets_tls_connect(p->tls) != 0) {
+    tls_failed(p, where);
+    return -1;
+  }
+  for (;;) {
+    if (tls_send_pending(p, deadline, where) != 0)
+      return -1;
+    if (ohets_tls_handshake_done(p->tls))
+      return 0;
+    int got = recv_some(p, remaining(deadline), where, in);
+    if (got == RECV_AGAIN)
+      continue;
+    if (got == RECV_TIMEOUT)
+      fprintf(stderr, PROG ": tls %s: no TLS handshake within %d ms\n", where, connect_ms);
+    else if (got == RECV_CLOSED)
+      fprintf(stderr, PROG ": tls %s: the server closed the connection during the TLS "
+                      "handshake (is it a TLS listener?)\n", where);
+    return -1;
+  }
+}
+
+/* The end of a TLS connection: close_notify if the socket takes it at
+ * once (a courtesy; the answer is in), then the engine goes. */
+static void tls_end(peer *p) {
+  if (p->tls == NULL)
+    return;
+  ohets_tls_shutdown(p->tls);
+  const void *q;
+  size_t k = ohets_tls_out(p->tls, &q);
+  if (k > 0 && send(p->fd, q, k, MSG_NOSIGNAL | MSG_DONTWAIT) < 0) {
+    /* the server may have closed already: nothing lost */
+  }
+  ohets_tls_free(p->tls);
+  p->tls = NULL;
+}
+
 /* Reads one answer into in; sets *off and *len to its payload.  0, or -1 after
  * printing one line. */
-static int read_answer(int fd, int unwrapped, int read_ms, const char *where,
+static int read_answer(peer *p, int unwrapped, int read_ms, const char *where,
                        ohets_buf *in, size_t *off, size_t *len) {
   ohets_frame_decoder dec;
   ohets_frame_decoder_init(&dec, unwrapped ? OHETS_FRAMING_RAW : OHETS_FRAMING_HETS,
@@ -514,7 +679,7 @@ static int read_answer(int fd, int unwrapped, int read_ms, const char *where,
     int wait = remaining(deadline);
     if (bare_whole && wait > RAW_HETS_QUIET_MS)
       wait = RAW_HETS_QUIET_MS;
-    int got = recv_some(fd, wait, where, in);
+    int got = recv_some(p, wait, where, in);
     if (got == RECV_AGAIN)
       continue;
     if (got == RECV_FAILED)
@@ -551,7 +716,8 @@ static const char *option_name(char **argv, int ind, int opt) {
 }
 
 enum { O_SUB = 256, O_NPI, O_PROV, O_MBI, O_LAST, O_FIRST, O_DOB, O_DATE, O_STC,
-       O_RAW, O_JSON, O_UNWRAPPED, O_CONNECT, O_READ, O_HELP, O_VERSION };
+       O_RAW, O_JSON, O_UNWRAPPED, O_CONNECT, O_READ, O_TLS, O_CERT, O_KEY, O_CA,
+       O_HELP, O_VERSION };
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, 'H'},
     {"port", required_argument, NULL, 'p'},
@@ -569,6 +735,10 @@ static const struct option long_opts[] = {
     {"unwrapped", no_argument, NULL, O_UNWRAPPED},
     {"connect-timeout", required_argument, NULL, O_CONNECT},
     {"read-timeout", required_argument, NULL, O_READ},
+    {"tls", no_argument, NULL, O_TLS},
+    {"cert", required_argument, NULL, O_CERT},
+    {"key", required_argument, NULL, O_KEY},
+    {"ca", required_argument, NULL, O_CA},
     {"help", no_argument, NULL, O_HELP},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0}};
@@ -591,6 +761,10 @@ static int take_option(int c, char **argv, options *o, int *outputs) {
   case O_RAW: o->output = OUT_RAW; (*outputs)++; break;
   case O_JSON: o->output = OUT_JSON; (*outputs)++; break;
   case O_UNWRAPPED: o->unwrapped = 1; break;
+  case O_TLS: o->tls = 1; break;
+  case O_CERT: o->cert = optarg; break;
+  case O_KEY: o->key = optarg; break;
+  case O_CA: o->ca = optarg; break;
   case O_CONNECT:
     if (parse_ms(optarg, &o->connect_ms) != 0)
       return usage_error("%s: milliseconds 1..3600000", "--connect-timeout");
@@ -679,19 +853,43 @@ static int frame_request(const options *o, const ohets_buf *req, ohets_buf *wire
   return 0;
 }
 
-/* Connects, sends wire and reads one answer into in (its payload at *off,
- * *len bytes).  0, or 1 after a line. */
-static int exchange(const options *o, const char *where, const ohets_buf *wire,
-                    int raw_answer, ohets_buf *in, size_t *off, size_t *len) {
+/* Connects (with ctx: and makes the TLS handshake), sends wire and reads
+ * one answer into in (its payload at *off, *len bytes).  0, or 1 after a
+ * line. */
+static int exchange(const options *o, ohets_tls_ctx *ctx, const char *where,
+                    const ohets_buf *wire, int raw_answer, ohets_buf *in, size_t *off,
+                    size_t *len) {
   int status = 1;
-  int fd = connect_to(o->host, o->port, where, o->connect_ms);
-  if (fd < 0)
+  long long connect_deadline = now_ms() + o->connect_ms;
+  peer p = {.fd = connect_to(o->host, o->port, where, o->connect_ms),
+            .client_cert = o->cert != NULL};
+  if (p.fd < 0)
     return 1;
-  if (send_all(fd, wire->data, wire->len, now_ms() + o->read_ms, where) == 0 &&
-      read_answer(fd, raw_answer, o->read_ms, where, in, off, len) == 0)
+  if ((ctx == NULL || tls_handshake(&p, ctx, o->host, where, connect_deadline, o->connect_ms,
+                                    in) == 0) &&
+      send_request(&p, wire, now_ms() + o->read_ms, where) == 0 &&
+      read_answer(&p, raw_answer, o->read_ms, where, in, off, len) == 0)
     status = 0;
-  close(fd);
+  tls_end(&p);
+  close(p.fd);
   return status;
+}
+
+/* --tls: the client context (our certificate, the CA that verifies the
+ * server).  0, or 1 after a line. */
+static int make_tls_ctx(const options *o, ohets_tls_ctx **ctx) {
+  char err[512];
+  *ctx = NULL;
+  if (!o->tls)
+    return 0;
+  if (ohets_tls_ctx_client(ctx, o->cert, o->key, o->ca, err, sizeof err) != 0) {
+    fprintf(stderr, PROG ": tls: %s\n", err);
+    return 1;
+  }
+  if (o->ca == NULL)
+    fprintf(stderr, PROG ": warning: --tls without --ca: the server's certificate is not "
+                    "verified\n");
+  return 0;
 }
 
 /* Prints the answer as asked: its X12, a JSON document or a summary in
@@ -743,8 +941,12 @@ int main(int argc, char **argv) {
   status = load_request(&o, &req, mbi, sizeof mbi);
   if (status == 0)
     status = frame_request(&o, &req, &wire, &raw_answer);
+  ohets_tls_ctx *ctx = NULL;
   if (status == 0)
-    status = exchange(&o, where, &wire, raw_answer, &in, &off, &len);
+    status = make_tls_ctx(&o, &ctx);
+  if (status == 0)
+    status = exchange(&o, ctx, where, &wire, raw_answer, &in, &off, &len);
+  ohets_tls_ctx_release(ctx);
   if (status == 0)
     status = print_answer(&o, (const char *)in.data + off, len, mbi);
   ohets_buf_free(&req);

@@ -5,7 +5,14 @@ bin_PROGRAMS += hets-query
 hets_query_SOURCES = src/tools/hets-query.c src/tools/query.h \
 	src/tools/query_decode.c src/tools/query_summary.c src/tools/query_codes.c
 hets_query_CFLAGS = $(AM_CFLAGS) $(JANSSON_CFLAGS)
-hets_query_LDADD = libohcommon.a libopenhets.a $(JANSSON_LIBS)
+# --tls: the engine (src/tls/local.mk defines TLS_LIBS).
+hets_query_LDADD = libohcommon.a libopenhets.a $(TLS_LIBS) $(JANSSON_LIBS)
 
 TESTS += tests/tools/query_test.sh
 EXTRA_DIST += tests/tools/query_test.sh
+
+# hets-query --tls and hets-load --tls / --new-conn against openhetsd's TLS
+# listeners, with certificates made by tests/tls/mkcerts.sh; needs
+# hets-load built as well.
+TESTS += tests/tools/tls_test.sh
+EXTRA_DIST += tests/tools/tls_test.sh
