@@ -16,6 +16,7 @@ EXTRA_DIST += \
 	tests/integration/test_tls.py \
 	tests/integration/test_scaleout.py \
 	tests/integration/test_admin.py \
+	tests/integration/test_haproxy.py \
 	tests/integration/run-tls.sh \
 	tests/integration/test_disk.py \
 	tests/integration/test_log.py \

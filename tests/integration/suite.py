@@ -27,6 +27,7 @@ import test_hardening  # noqa: E402,F401
 import test_tls  # noqa: E402,F401
 import test_scaleout  # noqa: E402,F401
 import test_admin  # noqa: E402,F401
+import test_haproxy  # noqa: E402,F401
 import test_disk  # noqa: E402,F401
 import test_log  # noqa: E402,F401
 
