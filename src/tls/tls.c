@@ -354,7 +354,10 @@ static int ctx_new(ohets_tls_ctx **out, int server, char *err, size_t errsz) {
     goto done;
   SSL_CTX_set_app_data(c->ssl, c);
   SSL_CTX_set_default_passwd_cb(c->ssl, no_password);
-  SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS);
+  /* No chain built from the verify store: a server sends exactly what its
+   * certificate file holds (a listener's client CA is not the server's
+   * chain, and every client would decode it on every full handshake). */
+  SSL_CTX_set_mode(c->ssl, SSL_MODE_RELEASE_BUFFERS | SSL_MODE_NO_AUTO_CHAIN);
   SSL_CTX_set_options(c->ssl, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION);
   if (!SSL_CTX_set_min_proto_version(c->ssl, TLS1_2_VERSION) ||
       !SSL_CTX_set_cipher_list(c->ssl, TLS12_CIPHERS) ||
@@ -786,9 +789,13 @@ long ohets_tls_read(ohets_tls *t, void *out, size_t cap) {
     if (handshake_finished(t) != 0)
       goto done;
   }
-  /* One SSL_read_ex() gives at most one record: loop to fill cap. */
+  /* One SSL_read_ex() gives at most one record: loop to fill cap, but not
+   * into a call that can only say "want read" (no input left, no
+   * plaintext held): that call costs as much as a small record. */
   while ((size_t)got < cap) {
     size_t n = 0;
+    if (t->in_off == t->in_len && SSL_pending(t->ssl) == 0 && t->done)
+      break;
     if (SSL_read_ex(t->ssl, (unsigned char *)out + got, cap - (size_t)got, &n)) {
       got += (long)n;
       continue;
