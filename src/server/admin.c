@@ -96,6 +96,8 @@ static void reply(conn *c, int status, const char *reason, const char *type, con
     return;
   }
   memcpy(c->reply, head, (size_t)n);
+  if (c->parser.method == HTTP_HEAD)
+    body_len = 0; /* the length says what a GET would get; no body */
   memcpy(c->reply + n, body, body_len);
   uv_buf_t b = uv_buf_init(c->reply, (unsigned)((size_t)n + body_len));
   c->wreq.data = c;
