@@ -383,18 +383,20 @@ static void load_submitters(json_t *subs, size_t i, ohets_srv_listen_cfg *l,
   }
 }
 
+/* A listener's true/false key: 1 only for true; anything but a boolean is
+ * a problem. */
+static int listener_flag(json_t *v, size_t i, const char *key, const file_ctx *fc) {
+  json_t *b = json_object_get(v, key);
+  if (b != NULL && !json_is_boolean(b))
+    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"%s\": must be true or false", fc->file, i,
+                      key);
+  return json_is_true(b);
+}
+
 static void load_proxy(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
-  json_t *pp = json_object_get(v, "proxy_protocol");
   json_t *tp = json_object_get(v, "trusted_proxies");
-  json_t *rp = json_object_get(v, "reuse_port");
-  if (pp != NULL && !json_is_boolean(pp))
-    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"proxy_protocol\": must be true or false",
-                      fc->file, i);
-  l->proxy_protocol = json_is_true(pp);
-  if (rp != NULL && !json_is_boolean(rp))
-    ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"reuse_port\": must be true or false",
-                      fc->file, i);
-  l->reuse_port = json_is_true(rp);
+  l->proxy_protocol = listener_flag(v, i, "proxy_protocol", fc);
+  l->reuse_port = listener_flag(v, i, "reuse_port", fc);
   if (tp != NULL) {
     if (!json_is_array(tp)) {
       ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"trusted_proxies\": must be an array of "
