@@ -83,7 +83,8 @@ static size_t v2(uint8_t *out, uint8_t ver_cmd, uint8_t fam, const uint8_t *addr
   size_t body = alen + tlv_bytes;
   out[14] = (uint8_t)(body >> 8);
   out[15] = (uint8_t)body;
-  memcpy(out + 16, addr, alen);
+  if (alen > 0)
+    memcpy(out + 16, addr, alen);
   memset(out + 16 + alen, 0x04, tlv_bytes); /* a NOOP TLV's type, as filler */
   return 16 + body;
 }
