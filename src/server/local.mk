@@ -25,7 +25,7 @@ OPENHETSD_SOURCES = \
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
 	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
 OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a libohtls.a $(UV_LIBS) $(JANSSON_LIBS) \
-	$(SQLITE_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS) $(HTTP_PARSER_LIBS)
+	$(SQLITE_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS) $(HTTP_PARSER_LIBS) $(PQ_LIBS)
 
 bin_PROGRAMS += openhetsd
 openhetsd_SOURCES = $(OPENHETSD_SOURCES)
@@ -55,7 +55,7 @@ TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c src/server/config.c \
 	src/server/config.h
 tests_unit_test_config_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_config_LDADD = libohstore.a libopenhets.a $(JANSSON_LIBS) $(SQLITE_LIBS) \
+tests_unit_test_config_LDADD = libohstore.a libopenhets.a $(JANSSON_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) \
 	$(CHECK_LIBS)
 
 # The PROXY protocol header parser (pure).

@@ -204,6 +204,26 @@ static int import_line(ohets_store *s, const char *line, size_t n,
   return rc;
 }
 
+/* The error of a line that stops the import, unless a put of an earlier
+ * line fails a check the store deferred (PostgreSQL checks retired MBIs at
+ * commit): then that line's, as a store checking every put at once would
+ * have stopped there. */
+static int line_error(ohets_store *s, const seen_list *seen, unsigned long line, int rc,
+                      const char *msg, char *err, size_t errsz) {
+  char earlier[256];
+  unsigned long at = 0;
+  if (seen->n > 0 && ohets__store_check(s, &at, earlier, sizeof earlier) == -EEXIST &&
+      at < seen->n) {
+    snprintf(err, errsz, "line %lu: %s", seen->v[at].line, earlier);
+    return -EEXIST;
+  }
+  if (line > 0)
+    snprintf(err, errsz, "line %lu: %s", line, msg);
+  else
+    snprintf(err, errsz, "%s", msg);
+  return rc;
+}
+
 int ohets_store_import_counted(ohets_store *s, FILE *in,
                                ohets_import_counts *counts, char *err,
                                size_t errsz) {
@@ -212,6 +232,7 @@ int ohets_store_import_counted(ohets_store *s, FILE *in,
   char *line = malloc(MAX_LINE_BYTES);
   seen_list seen = {NULL, 0, 0};
   uint64_t key = 0;
+  unsigned long at = 0;
   long n;
   char msg[256];
   int rc;
@@ -230,9 +251,8 @@ int ohets_store_import_counted(ohets_store *s, FILE *in,
   while ((n = read_line(in, line, MAX_LINE_BYTES)) != -1) {
     counts->lines++;
     if (n == -2) {
-      snprintf(err, errsz, "line %lu: longer than %d bytes", counts->lines,
-               MAX_LINE_BYTES);
-      rc = -EINVAL;
+      snprintf(msg, sizeof msg, "longer than %d bytes", MAX_LINE_BYTES);
+      rc = line_error(s, &seen, counts->lines, -EINVAL, msg, err, errsz);
       goto done;
     }
     if (blank(line, (size_t)n))
@@ -240,7 +260,7 @@ int ohets_store_import_counted(ohets_store *s, FILE *in,
     counts->records++;
     rc = import_line(s, line, (size_t)n, rec, &key, msg, sizeof msg);
     if (rc != 0) {
-      snprintf(err, errsz, "line %lu: %s", counts->lines, msg);
+      rc = line_error(s, &seen, counts->lines, rc, msg, err, errsz);
       goto done;
     }
     if ((rc = seen_add(&seen, key, counts->lines)) != 0) {
@@ -249,11 +269,15 @@ int ohets_store_import_counted(ohets_store *s, FILE *in,
     }
   }
   if (ferror(in)) {
-    snprintf(err, errsz, "read error after line %lu", counts->lines);
-    rc = -EIO;
+    snprintf(msg, sizeof msg, "read error after line %lu", counts->lines);
+    rc = line_error(s, &seen, 0, -EIO, msg, err, errsz);
     goto done;
   }
-  rc = ohets__store_commit(s, err, errsz);
+  rc = ohets__store_commit_at(s, &at, msg, sizeof msg);
+  if (rc == -EEXIST && at < seen.n)
+    snprintf(err, errsz, "line %lu: %s", seen.v[at].line, msg);
+  else if (rc != 0)
+    snprintf(err, errsz, "%s", msg);
   if (rc == 0)
     count_stored(&seen, counts);
 

@@ -1,11 +1,15 @@
-/* Versioned schema of the SQLite store.
+/* Versioned schema of the store, SQLite and PostgreSQL side by side.
  *
- * PRAGMA user_version holds the schema version: version N means steps 1..N
- * of the table below have run.  A writable open applies the missing steps in
- * one transaction; a read-only open (the server's workers) requires the
- * version to be exactly this program's, so a worker never reads a schema it
- * does not know.  New steps are appended, never edited: a database made by
- * an older build is upgraded by `hets-db init`.
+ * Version N means steps 1..N below have run, and step N is the same change
+ * on both backends (the two lists must stay the same length: a build that
+ * adds a step to one adds it to the other).  SQLite keeps the version in
+ * PRAGMA user_version; PostgreSQL in a table schema_version (one row per
+ * step applied, with its time; the version is the highest).  A writable
+ * open applies the missing steps in one transaction (PostgreSQL: under an
+ * advisory lock, pg_store.c); a read-only open (the server's workers)
+ * requires the version to be exactly this program's, so a worker never
+ * reads a schema it does not know.  New steps are appended, never edited: a
+ * database made by an older build is upgraded by `hets-db init`.
  */
 #include <errno.h>
 #include <stdio.h>
@@ -46,9 +50,74 @@ static const char *const migration_steps[] = {
     "  (2026, 173600, 28300, 20, 43400, 86800, 21700);",
 };
 
+/* The same steps for PostgreSQL.  MBIs sort byte-wise ("C" collation) as
+ * in SQLite, so MBI order (hets-db copy, ohets_store_each) is the same on
+ * both; packed is the same encoding, as bytea. */
+static const char *const pg_migration_steps[] = {
+    /* 1: tables. */
+    "CREATE TABLE beneficiaries ("
+    "  mbi text COLLATE \"C\" PRIMARY KEY,"
+    "  packed bytea NOT NULL,"
+    "  flags integer NOT NULL DEFAULT 0);"
+    "CREATE TABLE retired_mbis ("
+    "  retired text COLLATE \"C\" PRIMARY KEY,"
+    "  current text COLLATE \"C\" NOT NULL);"
+    "CREATE INDEX retired_mbis_current ON retired_mbis (current);"
+    "CREATE TABLE program_amounts ("
+    "  year integer PRIMARY KEY,"
+    "  part_a_deductible_cents bigint NOT NULL,"
+    "  part_b_deductible_cents bigint NOT NULL,"
+    "  part_b_coinsurance_percent integer NOT NULL,"
+    "  hospital_coinsurance_day61_cents bigint NOT NULL,"
+    "  lifetime_reserve_coinsurance_cents bigint NOT NULL,"
+    "  snf_coinsurance_day21_cents bigint NOT NULL);",
+
+    /* 2: the published Medicare amounts, as SQLite's step 2. */
+    "INSERT INTO program_amounts VALUES"
+    "  (2023, 160000, 22600, 20, 40000, 80000, 20000),"
+    "  (2024, 163200, 24000, 20, 40800, 81600, 20400),"
+    "  (2025, 167600, 25700, 20, 41900, 83800, 20950),"
+    "  (2026, 173600, 28300, 20, 43400, 86800, 21700)"
+    " ON CONFLICT (year) DO UPDATE SET"
+    "  part_a_deductible_cents = EXCLUDED.part_a_deductible_cents,"
+    "  part_b_deductible_cents = EXCLUDED.part_b_deductible_cents,"
+    "  part_b_coinsurance_percent = EXCLUDED.part_b_coinsurance_percent,"
+    "  hospital_coinsurance_day61_cents = EXCLUDED.hospital_coinsurance_day61_cents,"
+    "  lifetime_reserve_coinsurance_cents = EXCLUDED.lifetime_reserve_coinsurance_cents,"
+    "  snf_coinsurance_day21_cents = EXCLUDED.snf_coinsurance_day21_cents;",
+};
+
 #define SCHEMA_VERSION ((int)(sizeof migration_steps / sizeof migration_steps[0]))
 
+_Static_assert(sizeof migration_steps / sizeof migration_steps[0] ==
+                   sizeof pg_migration_steps / sizeof pg_migration_steps[0],
+               "the SQLite and PostgreSQL migrations must have the same steps");
+
 int ohets_store_schema_version(void) { return SCHEMA_VERSION; }
+
+const char *ohets__pg_migration_step(int step) {
+  return step >= 1 && step <= SCHEMA_VERSION ? pg_migration_steps[step - 1] : NULL;
+}
+
+int ohets__schema_mismatch(int version, int writable, char *err, size_t errsz) {
+  if (version > SCHEMA_VERSION) {
+    snprintf(err, errsz,
+             "database schema version %d is newer than this program's (%d): "
+             "use a newer openhets",
+             version, SCHEMA_VERSION);
+    return -EPROTO;
+  }
+  if (version == SCHEMA_VERSION || writable)
+    return 0;
+  if (version == 0)
+    snprintf(err, errsz, "database is not initialized: run hets-db init");
+  else
+    snprintf(err, errsz,
+             "database schema version %d is older than this program's (%d): "
+             "run hets-db init to upgrade it",
+             version, SCHEMA_VERSION);
+  return -EPROTO;
+}
 
 static int read_version(sqlite3 *db, int *version, char *err, size_t errsz) {
   sqlite3_stmt *st = NULL;
@@ -80,25 +149,9 @@ int ohets__store_migrate(sqlite3 *db, int writable, char *err, size_t errsz) {
   int rc = read_version(db, &version, err, errsz);
   if (rc != 0)
     return rc;
-  if (version > SCHEMA_VERSION) {
-    snprintf(err, errsz,
-             "database schema version %d is newer than this program's (%d): "
-             "use a newer openhets",
-             version, SCHEMA_VERSION);
-    return -EPROTO;
-  }
-  if (version == SCHEMA_VERSION)
-    return 0;
-  if (!writable) {
-    if (version == 0)
-      snprintf(err, errsz, "database is not initialized: run hets-db init");
-    else
-      snprintf(err, errsz,
-               "database schema version %d is older than this program's (%d): "
-               "run hets-db init to upgrade it",
-               version, SCHEMA_VERSION);
-    return -EPROTO;
-  }
+  rc = ohets__schema_mismatch(version, writable, err, errsz);
+  if (rc != 0 || version == SCHEMA_VERSION)
+    return rc;
 
   /* IMMEDIATE takes the write lock first, so two concurrent inits cannot
    * both apply the same step: the second re-reads the version after it. */

@@ -1,4 +1,5 @@
-/* hets-db: create, import, generate and inspect the SQLite eligibility store.
+/* hets-db: create, import, generate, inspect and copy the eligibility store
+ * (SQLite, or PostgreSQL for a postgresql:// URI).
  *
  * Exit 0 on success, 1 when the operation failed, 2 on a usage error.
  * Errors go to stderr as one line "hets-db: <what was wrong>" and never
@@ -21,8 +22,10 @@
 
 static void usage(FILE *f) {
   fprintf(f,
-          "usage: " PROG " [--db PATH] COMMAND\n"
-          "Creates, fills and inspects the openhets eligibility store (SQLite).\n"
+          "usage: " PROG " [--db PATH|URI] COMMAND\n"
+          "       " PROG " copy --from PATH|URI --to PATH|URI\n"
+          "Creates, fills, inspects and copies the openhets eligibility store: a SQLite\n"
+          "file, or PostgreSQL for a postgresql:// (or postgres://) libpq URI.\n"
           "commands:\n"
           "  init                          create the store or upgrade its schema\n"
           "  import FILE.jsonl             import JSON Lines (- for stdin), all or nothing;\n"
@@ -30,8 +33,11 @@ static void usage(FILE *f) {
           "  generate --count N [--seed S] add N synthetic beneficiaries (seed default 1)\n"
           "  lookup MBI                    print the record as one line of JSON\n"
           "  stats                         print counts as a JSON object\n"
+          "  copy --from A --to B          copy the whole store A into B (either kind to\n"
+          "                                either kind), all or nothing\n"
           "options:\n"
-          "  --db PATH     store file (default openhets.db)\n"
+          "  --db PATH|URI store file (default openhets.db) or PostgreSQL URI; put no\n"
+          "                password in it (use ~/.pgpass, PGPASSFILE or a service file)\n"
           "  --help, --version\n");
 }
 
@@ -62,9 +68,11 @@ static int open_store(const char *db, int flags, ohets_store **s) {
 
 static int cmd_init(const char *db) {
   ohets_store *s;
+  char shown[512];
   if (open_store(db, OHETS_STORE_CREATE, &s) != 0)
     return 1;
-  printf("%s: schema version %d\n", db, ohets_store_user_version(s));
+  ohets_store_redact(db, shown, sizeof shown);
+  printf("%s: schema version %d\n", shown, ohets_store_user_version(s));
   ohets_store_close(s);
   return 0;
 }
@@ -155,6 +163,35 @@ static int cmd_lookup(const char *db, const char *arg) {
   return status;
 }
 
+static int cmd_copy(const char *from, const char *to) {
+  ohets_store *src = NULL, *dst = NULL;
+  ohets_copy_counts c;
+  char err[512], a[512], b[512];
+  int status = 1;
+  ohets_store_redact(from, a, sizeof a);
+  ohets_store_redact(to, b, sizeof b);
+  if (strcmp(from, to) == 0) {
+    err_line("copy: --from and --to name the same store");
+    return EXIT_USAGE;
+  }
+  if (open_store(from, OHETS_STORE_READONLY, &src) != 0 ||
+      open_store(to, OHETS_STORE_CREATE, &dst) != 0)
+    goto done;
+  if (ohets_store_copy(src, dst, &c, err, sizeof err) != 0) {
+    err_line("copy: %s (nothing copied)", err);
+    goto done;
+  }
+  printf("copied %lu %s (%lu retired MBI%s) and %lu program year%s from %s to %s\n",
+         c.beneficiaries, c.beneficiaries == 1 ? "beneficiary" : "beneficiaries",
+         c.retired_mbis, c.retired_mbis == 1 ? "" : "s", c.program_years,
+         c.program_years == 1 ? "" : "s", a, b);
+  status = 0;
+done:
+  ohets_store_close(src);
+  ohets_store_close(dst);
+  return status;
+}
+
 static int cmd_stats(const char *db) {
   ohets_store *s;
   ohets_store_stats st;
@@ -201,19 +238,23 @@ static int cmd_stats(const char *db) {
 
 int main(int argc, char **argv) {
   static const struct option opts[] = {{"db", required_argument, NULL, 'd'},
+                                       {"from", required_argument, NULL, 'f'},
+                                       {"to", required_argument, NULL, 't'},
                                        {"count", required_argument, NULL, 'n'},
                                        {"seed", required_argument, NULL, 's'},
                                        {"help", no_argument, NULL, 'h'},
                                        {"version", no_argument, NULL, 'V'},
                                        {NULL, 0, NULL, 0}};
   const char *db = "openhets.db";
-  const char *count_arg = NULL, *seed_arg = NULL;
-  int c;
+  const char *count_arg = NULL, *seed_arg = NULL, *from = NULL, *to = NULL;
+  int c, db_given = 0;
 
   opterr = 0; /* our own one-line messages */
   while ((c = getopt_long(argc, argv, ":", opts, NULL)) != -1) {
     switch (c) {
-    case 'd': db = optarg; break;
+    case 'd': db = optarg; db_given = 1; break;
+    case 'f': from = optarg; break;
+    case 't': to = optarg; break;
     case 'n': count_arg = optarg; break;
     case 's': seed_arg = optarg; break;
     case 'h': usage(stdout); return 0;
@@ -227,15 +268,16 @@ int main(int argc, char **argv) {
     }
   }
   if (optind >= argc) {
-    err_line("missing command: init, import, generate, lookup or stats (see --help)");
+    err_line("missing command: init, import, generate, lookup, stats or copy (see --help)");
     return EXIT_USAGE;
   }
   const char *cmd = argv[optind];
   int nargs = argc - optind - 1;
   char **args = argv + optind + 1;
   int wants_arg = strcmp(cmd, "import") == 0 || strcmp(cmd, "lookup") == 0;
-  int known = wants_arg || strcmp(cmd, "init") == 0 || strcmp(cmd, "generate") == 0 ||
-              strcmp(cmd, "stats") == 0;
+  int is_copy = strcmp(cmd, "copy") == 0;
+  int known = wants_arg || is_copy || strcmp(cmd, "init") == 0 ||
+              strcmp(cmd, "generate") == 0 || strcmp(cmd, "stats") == 0;
 
   if (!known) {
     err_line("unknown command %s (see --help)", cmd);
@@ -251,6 +293,21 @@ int main(int argc, char **argv) {
   if (strcmp(cmd, "generate") != 0 && (count_arg != NULL || seed_arg != NULL)) {
     err_line("%s: --count and --seed belong to generate", cmd);
     return EXIT_USAGE;
+  }
+  if (!is_copy && (from != NULL || to != NULL)) {
+    err_line("%s: --from and --to belong to copy", cmd);
+    return EXIT_USAGE;
+  }
+  if (is_copy) {
+    if (db_given) {
+      err_line("copy: takes --from and --to, not --db");
+      return EXIT_USAGE;
+    }
+    if (from == NULL || to == NULL || from[0] == '\0' || to[0] == '\0') {
+      err_line("copy: needs --from PATH|URI and --to PATH|URI");
+      return EXIT_USAGE;
+    }
+    return cmd_copy(from, to);
   }
   if (db[0] == '\0') {
     err_line("--db: empty path");
