@@ -168,9 +168,12 @@ static int store_reopen(worker *w, uint64_t now_ms, char *err, size_t errsz) {
  * missing one once its backoff has passed. */
 static void store_before_job(worker *w, uint64_t now_ms) {
   char err[400];
-  if (w->store != NULL && w->store_epoch == atomic_load(&w->pool->store_epoch))
+  unsigned epoch = atomic_load(&w->pool->store_epoch);
+  if (w->store != NULL && w->store_epoch == epoch)
     return;
-  if (w->store == NULL && now_ms < w->reopen_at_ms)
+  /* Waiting out its backoff, unless another worker has since found the
+   * store working again (the epoch moved): then at once. */
+  if (w->store == NULL && now_ms < w->reopen_at_ms && w->store_epoch == epoch)
     return;
   (void)store_reopen(w, now_ms, err, sizeof err);
 }
@@ -193,8 +196,11 @@ static void store_after_job(worker *w, uint64_t now_ms) {
   } else if (w->lookup_ok) {
     w->backoff_ms = REOPEN_BACKOFF_MIN_MS;
     if (atomic_load_explicit(&pool->store_down, memory_order_relaxed) &&
-        atomic_exchange(&pool->store_down, 0) == 1)
+        atomic_exchange(&pool->store_down, 0) == 1) {
       fprintf(stderr, OHETS_SRV_PROG ": store %s: lookups work again\n", pool->cfg->db);
+      /* Workers without a handle try again now, not after their backoff. */
+      atomic_fetch_add(&pool->store_epoch, 1);
+    }
   }
   w->lookup_failed = w->lookup_ok = 0;
 }
