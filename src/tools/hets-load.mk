@@ -12,7 +12,7 @@ hets_load_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 hets_load_LDFLAGS = $(PTHREAD_CFLAGS)
 # --tls: the engine (src/tls/local.mk defines TLS_LIBS).
 hets_load_LDADD = libohcommon.a libohstore.a libopenhets.a $(TLS_LIBS) $(UV_LIBS) \
-	$(SQLITE_LIBS) $(JANSSON_LIBS) -lm
+	$(SQLITE_LIBS) $(PQ_LIBS) $(JANSSON_LIBS) -lm
 
 check_PROGRAMS += tests/unit/test_load_hist
 tests_unit_test_load_hist_SOURCES = tests/unit/test_load_hist.c \
