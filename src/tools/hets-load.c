@@ -14,6 +14,10 @@
  * of our own).  --new-conn opens a connection (and makes a handshake) for
  * every request.
  *
+ * --report FILE.html writes one self-contained page after the run (the
+ * charts, the settings, the --json summary: load_report.c); the only cost
+ * during the run is one increment per answer, in its second's bin.
+ *
  * Exit 0 when the run completed (errors counted or not), 1 when it could
  * not run, 2 on a usage error.  docs/hets-load.md is the manual.
  */
@@ -43,6 +47,7 @@
 #include "openhets/openhets.h"
 #include "tls/tls.h"
 #include "tools/load_hist.h"
+#include "tools/load_report.h"
 #include "tools/load_req.h"
 
 #define PROG "hets-load"
@@ -87,6 +92,9 @@ typedef struct load_cfg {
   int resume;                  /* --resume: offer the last session ticket */
   int new_conn;                /* --new-conn: a connection per request */
   ohets_tls_ctx *tls_ctx;      /* --tls: shared by every thread */
+  const char *report;          /* --report FILE.html, or NULL */
+  int argc;                    /* the command line, for the report */
+  char **argv;
 } load_cfg;
 
 static _Atomic int g_interrupted; /* SIGINT/SIGTERM: end the run early */
@@ -160,6 +168,7 @@ typedef struct worker {
   _Atomic uint64_t closes;
   uint64_t answers[4];
   uint64_t aaa[OHETS_LOAD_AAA_SLOTS];
+  ohets_load_tput tput; /* answers by the second they came in (--report) */
   unsigned connecting, closing, connected_at_start;
   unsigned handshaking; /* connections in C_HANDSHAKE */
   unsigned outstanding;
@@ -449,6 +458,7 @@ static int on_answer(conn *c, const uint8_t *payload, size_t len) {
   } else {
     ohets_load_hist_record(w->hist, now - from);
     count(&w->requests);
+    ohets_load_tput_add(&w->tput, now - w->run->start_ns);
     w->answers[a.kind]++;
     for (unsigned i = 0; i < a.n_aaa; i++) {
       int slot = ohets_load_aaa_slot(a.aaa[i]);
@@ -1180,8 +1190,8 @@ static void sum_handshakes(worker *ws, unsigned n, totals *t) {
   free(h);
 }
 
-/* --json: one object on one line. */
-static void report_json(const load_cfg *cfg, const totals *t) {
+/* The summary as the JSON object --json prints (and --report shows). */
+static json_t *summary_json(const load_cfg *cfg, const totals *t) {
   static const char *const pnames[] = {"p50", "p90", "p99", "p999"};
   json_t *o = json_object(), *l = json_object(), *an = json_object(), *aa = json_object();
   json_object_set_new(o, "connections", json_integer(cfg->conns));
@@ -1217,9 +1227,13 @@ static void report_json(const load_cfg *cfg, const totals *t) {
   }
   if (cfg->new_conn)
     json_object_set_new(o, "new_conn", json_true());
+  return o;
+}
+
+/* --json: one object on one line. */
+static void report_json(const json_t *o) {
   json_dumpf(o, stdout, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
   fputc('\n', stdout);
-  json_decref(o);
 }
 
 /* The summary in lines of text. */
@@ -1271,17 +1285,99 @@ static void report_tls_failures(const load_cfg *cfg, const worker *ws, unsigned 
            (unsigned long long)t->tls_failures, t->tls_failures == 1 ? "" : "s", first);
 }
 
+/* The summary on stdout (and stderr's TLS line), from t, which it fills. */
 static void report(const load_cfg *cfg, worker *ws, unsigned n, double seconds,
-                   const ohets_load_hist *h) {
-  static totals t; /* the AAA slots make it large */
-  sum_totals(ws, n, seconds, h, &t);
+                   const ohets_load_hist *h, totals *t) {
+  sum_totals(ws, n, seconds, h, t);
   if (cfg->tls)
-    sum_handshakes(ws, n, &t);
-  report_tls_failures(cfg, ws, n, &t);
-  if (cfg->json)
-    report_json(cfg, &t);
-  else
-    report_text(cfg, &t);
+    sum_handshakes(ws, n, t);
+  report_tls_failures(cfg, ws, n, t);
+  if (cfg->json) {
+    json_t *o = summary_json(cfg, t);
+    report_json(o);
+    json_decref(o);
+  } else {
+    report_text(cfg, t);
+  }
+}
+
+/* --report: the page, from what report() summed, the merged histogram and
+ * the threads' answers per second.  0, or EXIT_FAILED after a line. */
+static int report_html(const load_cfg *cfg, const ohets_load_reqs *reqs, worker *ws, unsigned n,
+                       const totals *t, const ohets_load_hist *h, time_t started,
+                       ohets_load_report_file *rf) {
+  char err[256];
+  ohets_load_tput *tput = malloc(sizeof *tput);
+  json_t *o = summary_json(cfg, t);
+  char *json = json_dumps(o, JSON_INDENT(2) | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15));
+  json_decref(o);
+  if (tput == NULL || json == NULL) {
+    free(tput);
+    free(json);
+    ohets_load_report_discard(rf);
+    err_line("--report %s: out of memory", cfg->report);
+    return EXIT_FAILED;
+  }
+  ohets_load_tput_init(tput);
+  for (unsigned i = 0; i < n; i++)
+    ohets_load_tput_merge(tput, &ws[i].tput);
+  const char *tls_error = "";
+  for (unsigned i = 0; i < n && tls_error[0] == '\0'; i++)
+    tls_error = ws[i].tls_error;
+
+  ohets_load_report r;
+  memset(&r, 0, sizeof r);
+  r.argc = cfg->argc;
+  r.argv = cfg->argv;
+  r.host = cfg->host;
+  r.port = cfg->port;
+  r.conns = cfg->conns;
+  r.threads = n;
+  r.duration_s = cfg->seconds;
+  r.count = cfg->count;
+  r.rate = cfg->rate;
+  r.timeout_s = cfg->timeout_s;
+  r.tls = cfg->tls;
+  r.new_conn = cfg->new_conn;
+  r.resume = cfg->resume;
+  r.unwrapped = cfg->unwrapped;
+  r.cert = cfg->cert;
+  r.ca = cfg->ca;
+  r.files = cfg->files;
+  r.nfiles = cfg->nfiles;
+  r.db = cfg->db;
+  memcpy(r.mix, cfg->mix, sizeof r.mix);
+  r.hits = reqs->hits;
+  r.misses = reqs->misses;
+  r.malformed = reqs->malformed;
+  r.submitter = cfg->submitter;
+  r.npi = cfg->npi;
+  r.started = started;
+  r.seconds = t->seconds;
+  r.tps = t->tps;
+  r.requests = t->requests;
+  r.errors = t->errors;
+  r.closes = t->closes;
+  memcpy(r.answers, t->answers, sizeof r.answers);
+  r.aaa = t->aaa;
+  memcpy(r.lat_us, t->lat, sizeof r.lat_us);
+  r.handshakes = t->handshakes;
+  r.resumed = t->resumed;
+  memcpy(r.hs_lat_us, t->hs_lat, sizeof r.hs_lat_us);
+  r.tls_failures = t->tls_failures;
+  r.tls_error = tls_error;
+  r.hist = h;
+  r.tput = tput;
+  r.json = json;
+  fflush(stdout); /* the summary first, should FILE.html be stdout's pipe */
+  int rc = ohets_load_report_commit(rf, &r, err, sizeof err);
+  free(tput);
+  free(json);
+  if (rc != 0) {
+    err_line("--report %s: %s", cfg->report, err);
+    return EXIT_FAILED;
+  }
+  return 0;
 }
 
 /* ---------------------------------------------------------------- options */
@@ -1291,7 +1387,7 @@ static void usage(FILE *f) {
           "usage: " PROG " [-H HOST] [-p PORT] [-c CONNS] [-d SECONDS | -n REQUESTS]\n"
           "                 [--rate PER_SEC] [--threads N] [--db PATH] [--mix HIT,MISS,BAD]\n"
           "                 [--submitter ID] [--npi NPI] [--unwrapped] [--timeout SECONDS]\n"
-          "                 [--json] [--idle-check] [--new-conn]\n"
+          "                 [--json] [--report FILE.html] [--idle-check] [--new-conn]\n"
           "                 [--tls [--cert FILE --key FILE] [--ca FILE] [--resume]] [FILES...]\n"
           "Load-tests a HETS 270/271 socket server.  Requests come from FILES (one\n"
           "interchange each, sent round-robin) or are drawn from the store at --db.\n"
@@ -1310,6 +1406,8 @@ static void usage(FILE *f) {
           "  --unwrapped        send bare X12 (raw listeners)\n"
           "  --timeout SECONDS  per request and per connect (default 10)\n"
           "  --json             summary as one JSON object\n"
+          "  --report FILE.html also write a self-contained page: throughput over time,\n"
+          "                     the latency percentile curve, the settings, the summary\n"
           "  --idle-check       measure how long the server keeps an idle socket\n"
           "  --new-conn         a new connection (with --tls: a full handshake) per request\n"
           "  --tls              talk TLS to a TLS listener\n"
@@ -1408,7 +1506,8 @@ static int raise_nofile(unsigned conns) {
 #define usage_line(...) (err_line(__VA_ARGS__), EXIT_USAGE)
 
 enum { O_RATE = 256, O_THREADS, O_DB, O_MIX, O_SUBMITTER, O_NPI, O_UNWRAPPED, O_JSON,
-       O_IDLE, O_TIMEOUT, O_NEW_CONN, O_TLS, O_CERT, O_KEY, O_CA, O_RESUME, O_HELP, O_VERSION };
+       O_IDLE, O_TIMEOUT, O_NEW_CONN, O_TLS, O_CERT, O_KEY, O_CA, O_RESUME, O_REPORT, O_HELP,
+       O_VERSION };
 static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RATE},
                                           {"threads", required_argument, NULL, O_THREADS},
                                           {"db", required_argument, NULL, O_DB},
@@ -1425,6 +1524,7 @@ static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RA
                                           {"key", required_argument, NULL, O_KEY},
                                           {"ca", required_argument, NULL, O_CA},
                                           {"resume", no_argument, NULL, O_RESUME},
+                                          {"report", required_argument, NULL, O_REPORT},
                                           {"help", no_argument, NULL, O_HELP},
                                           {"version", no_argument, NULL, O_VERSION},
                                           {NULL, 0, NULL, 0}};
@@ -1502,6 +1602,11 @@ static int take_option(int c, char **argv, load_cfg *cfg) {
   case O_KEY: cfg->key = optarg; break;
   case O_CA: cfg->ca = optarg; break;
   case O_RESUME: cfg->resume = 1; break;
+  case O_REPORT:
+    if (optarg[0] == '\0')
+      return usage_line("--report: want a file name");
+    cfg->report = optarg;
+    break;
   case O_HELP: usage(stdout); return -1;
   case O_VERSION: printf(PROG " (openhets) " OHETS_VERSION_STRING "\n"); return -1;
   case ':': return usage_line("option %s needs an argument (see --help)", argv[optind - 1]);
@@ -1530,6 +1635,8 @@ static int settle_args(load_cfg *cfg) {
     return usage_line("--cert and --key go together (a certificate and its key)");
   if (cfg->idle_check && (cfg->tls || cfg->new_conn))
     return usage_line("--idle-check measures plain TCP sockets: not with --tls or --new-conn");
+  if (cfg->idle_check && cfg->report != NULL)
+    return usage_line("--report goes with a load run, not --idle-check");
   if (cfg->seconds == 0 && cfg->count == 0)
     cfg->seconds = 10;
   if (cfg->threads == 0) {
@@ -1705,7 +1812,9 @@ static void free_workers(worker *ws, unsigned nt, conn *conns, unsigned nconns) 
   free(ws);
 }
 
-static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs) {
+/* The run, its summary, and with --report the page (rf: its file, open). */
+static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs, ohets_load_report_file *rf) {
+  static totals t; /* the AAA slots make it large */
   run_state run;
   unsigned nt = cfg->threads;
   int status = EXIT_FAILED, threads = 0;
@@ -1732,13 +1841,16 @@ static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs) {
   start_workers(ws, nt);
   threads = 1;
   status = begin_run(&run, ws, nt);
+  time_t started = time(NULL);
   if (status == 0 && isatty(STDERR_FILENO))
     progress_loop(&run, ws, nt, merged);
   for (unsigned i = 0; i < nt; i++)
     pthread_join(ws[i].thread, NULL);
   if (status == 0) {
     merge_hists(ws, nt, merged);
-    report(cfg, ws, nt, run_seconds(&run, ws, nt), merged);
+    report(cfg, ws, nt, run_seconds(&run, ws, nt), merged, &t);
+    if (cfg->report != NULL)
+      status = report_html(cfg, reqs, ws, nt, &t, merged, started, rf);
   }
 
 done:
@@ -1747,6 +1859,16 @@ done:
   free_workers(ws, nt, conns, cfg->conns);
   free(merged);
   return status;
+}
+
+/* --report: the temporary file beside FILE.html.  0, or -1 after a line. */
+static int open_report(const load_cfg *cfg, ohets_load_report_file *rf) {
+  char err[256];
+  if (ohets_load_report_open(rf, cfg->report, err, sizeof err) != 0) {
+    err_line("--report %s: %s", cfg->report, err);
+    return -1;
+  }
+  return 0;
 }
 
 int main(int argc, char **argv) {
@@ -1765,6 +1887,8 @@ int main(int argc, char **argv) {
   cfg.mix[1] = 15;
   cfg.mix[2] = 5;
   cfg.timeout_s = 10;
+  cfg.argc = argc;
+  cfg.argv = argv;
 
   status = parse_args(argc, argv, &cfg);
   if (status != 0)
@@ -1786,13 +1910,18 @@ int main(int argc, char **argv) {
   sigaction(SIGINT, &sa, NULL);
   sigaction(SIGTERM, &sa, NULL);
 
+  ohets_load_report_file rf;
+  memset(&rf, 0, sizeof rf);
   if (cfg.idle_check) {
     status = run_idle_check(&cfg, &reqs);
   } else if (raise_nofile(cfg.conns) != 0) {
     status = EXIT_FAILED;
+  } else if (cfg.report != NULL && open_report(&cfg, &rf) != 0) {
+    status = EXIT_FAILED; /* before the run: an unwritable place is known at once */
   } else {
-    status = run_load(&cfg, &reqs);
+    status = run_load(&cfg, &reqs, &rf);
   }
+  ohets_load_report_discard(&rf); /* a run that did not happen leaves no file */
   ohets_load_reqs_free(&reqs);
   ohets_tls_ctx_release(cfg.tls_ctx);
   return status;

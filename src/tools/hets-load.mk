@@ -7,7 +7,8 @@ bin_PROGRAMS += hets-load
 hets_load_SOURCES = \
 	src/tools/hets-load.c \
 	src/tools/load_hist.h src/tools/load_hist.c \
-	src/tools/load_req.h src/tools/load_req.c
+	src/tools/load_req.h src/tools/load_req.c \
+	src/tools/load_report.h src/tools/load_report.c
 hets_load_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
 hets_load_LDFLAGS = $(PTHREAD_CFLAGS)
 # --tls: the engine (src/tls/local.mk defines TLS_LIBS).
@@ -20,6 +21,7 @@ tests_unit_test_load_hist_SOURCES = tests/unit/test_load_hist.c \
 tests_unit_test_load_hist_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_load_hist_LDADD = $(CHECK_LIBS) -lm
 
-# load_test.sh needs openhetsd, hets-db and hets-load built.
-TESTS += tests/unit/test_load_hist tests/tools/load_test.sh
-EXTRA_DIST += tests/tools/load_test.sh
+# load_test.sh and report_test.sh need openhetsd, hets-db and hets-load
+# built; report_test.sh also Debian's chromium (scripts/deps.sh).
+TESTS += tests/unit/test_load_hist tests/tools/load_test.sh tests/tools/report_test.sh
+EXTRA_DIST += tests/tools/load_test.sh tests/tools/report_test.sh
