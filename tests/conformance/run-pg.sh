@@ -21,7 +21,8 @@
 # not installed, 99 when the suite cannot run.
 
 LC_ALL=C
-export LC_ALL
+PYTHONDONTWRITEBYTECODE=1
+export LC_ALL PYTHONDONTWRITEBYTECODE
 here=$(cd "$(dirname "$0")" && pwd)
 : "${top_srcdir:=$here/../..}"
 : "${top_builddir:=$here/../..}"

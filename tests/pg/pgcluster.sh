@@ -20,6 +20,9 @@
 # pg_ctl wait is bounded (PGCLUSTER_TIMEOUT seconds, default 60).  Exits 77
 # (automake's SKIP) with a clear line when the server programs are not
 # installed (Debian: apt-get install postgresql; scripts/deps.sh does).
+# For tests the cluster skips fsync; PGCLUSTER_DURABLE=1 keeps PostgreSQL's
+# durable defaults (benchmarks), and PGCLUSTER_CONF holds more settings
+# lines for postgresql.conf (e.g. "shared_buffers = 512MB").
 set -eu
 timeout=${PGCLUSTER_TIMEOUT:-60}
 superuser=ohets
@@ -75,7 +78,7 @@ port_of() {
 }
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
@@ -116,14 +119,18 @@ start)
 listen_addresses = ''
 unix_socket_directories = '$dir'
 port = $port
-fsync = off
-synchronous_commit = off
-full_page_writes = off
 max_connections = 100
 wal_level = replica
 max_wal_senders = 4
 hot_standby = on
 EOF
+    if [ "${PGCLUSTER_DURABLE:-0}" != 1 ]; then
+      printf 'fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n' \
+        >>"$dir/data/postgresql.conf"
+    fi
+    if [ -n "${PGCLUSTER_CONF:-}" ]; then
+      printf '%s\n' "$PGCLUSTER_CONF" >>"$dir/data/postgresql.conf"
+    fi
   fi
   as_server "$bin/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t "$timeout" start \
     >/dev/null || {
