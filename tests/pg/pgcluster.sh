@@ -13,6 +13,8 @@
 #   pgcluster.sh destroy DIR            stop (immediate) and remove DIR
 #   pgcluster.sh bindir                 where the server programs are
 #
+# The server programs are looked for in PG_BINDIR when it is set, else in
+# the newest /usr/lib/postgresql/*/bin, else on PATH.
 # PORT only names the socket file (DIR/.s.PGSQL.PORT); default: one derived
 # from the process id, so clusters started at once differ.  Run as root
 # (CI), the server runs as the postgres user (Debian's package makes it;
@@ -28,7 +30,8 @@ timeout=${PGCLUSTER_TIMEOUT:-60}
 superuser=ohets
 
 bindir() {
-  if [ -n "${PG_BINDIR:-}" ] && [ -x "$PG_BINDIR/initdb" ]; then
+  if [ -n "${PG_BINDIR:-}" ]; then # set: the only place looked at
+    [ -x "$PG_BINDIR/initdb" ] && [ -x "$PG_BINDIR/pg_ctl" ] || return 1
     echo "$PG_BINDIR"
     return 0
   fi
@@ -78,7 +81,7 @@ port_of() {
 }
 
 usage() {
-  sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' >&2
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//' >&2
   exit 2
 }
 
