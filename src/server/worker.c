@@ -80,6 +80,7 @@ struct ohets_srv_pool {
   atomic_int store_down;
   atomic_uint store_epoch;
   atomic_uint_fast64_t store_errors; /* failed lookups since start (metrics) */
+  char db_shown[512];                /* cfg->db with a URI's password masked */
   atomic_uint busy;                  /* workers running a job (metrics) */
   unsigned delay_ms;            /* test hook: sleep per job */
 };
@@ -186,18 +187,22 @@ static void store_after_job(worker *w, uint64_t now_ms) {
   if (w->lookup_failed) {
     char err[400] = "";
     atomic_fetch_add_explicit(&pool->store_errors, 1, memory_order_relaxed);
-    atomic_fetch_add(&pool->store_epoch, 1);
+    /* A handle older than the last failure or recovery failing late (the
+     * old primary of a failover, say) is not news: reopen it quietly. */
+    int superseded = w->store_epoch != atomic_load(&pool->store_epoch);
+    if (!superseded)
+      atomic_fetch_add(&pool->store_epoch, 1);
     w->backoff_ms = REOPEN_BACKOFF_MIN_MS;
     int rc = store_reopen(w, now_ms, err, sizeof err);
-    if (atomic_exchange(&pool->store_down, 1) == 0)
+    if (!superseded && atomic_exchange(&pool->store_down, 1) == 0)
       fprintf(stderr, OHETS_SRV_PROG ": store %s: lookups failing, answering AAA 42 until it "
-              "works again (%s)\n", pool->cfg->db,
+              "works again (%s)\n", pool->db_shown,
               rc != 0 ? err : "reopened; the next lookup will tell");
   } else if (w->lookup_ok) {
     w->backoff_ms = REOPEN_BACKOFF_MIN_MS;
     if (atomic_load_explicit(&pool->store_down, memory_order_relaxed) &&
         atomic_exchange(&pool->store_down, 0) == 1) {
-      fprintf(stderr, OHETS_SRV_PROG ": store %s: lookups work again\n", pool->cfg->db);
+      fprintf(stderr, OHETS_SRV_PROG ": store %s: lookups work again\n", pool->db_shown);
       /* Workers without a handle try again now, not after their backoff. */
       atomic_fetch_add(&pool->store_epoch, 1);
     }
@@ -245,6 +250,13 @@ static void run_job(worker *w, ohets_srv_job *job) {
   if (rc != 0 && !ctx.overloaded) {
     /* Out of memory or room: the small overloaded answer may still fit. */
     ctx.overloaded = job->overloaded = 1;
+    ohets_buf_reset(&payload);
+    rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
+  }
+  if (w->lookup_failed && rc == 0 && !ctx.overloaded) {
+    /* The store failed part-way (a record found, its amounts not): the
+     * answer is AAA 42, never a 271 with part of the benefits. */
+    ctx.overloaded = 1;
     ohets_buf_reset(&payload);
     rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
   }
@@ -398,6 +410,7 @@ int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop,
   atomic_init(&pool->control, 0);
   atomic_init(&pool->store_down, 0);
   atomic_init(&pool->store_errors, 0);
+  ohets_store_redact(cfg->db, pool->db_shown, sizeof pool->db_shown);
   atomic_init(&pool->busy, 0);
   atomic_init(&pool->store_epoch, 0);
 #ifdef OHETS_TEST_HOOKS
