@@ -312,18 +312,23 @@ int ohets_networks_contain(const ohets_network *nets, size_t n_nets, const struc
 
 int ohets_fingerprint_parse(const char *in, char out[65]) {
   size_t n = 0;
-  for (const char *c = in; *c != '\0'; c++) {
+  out[0] = '\0';
+  for (const char *c = in; c != NULL && *c != '\0'; c++) {
     char h = *c;
     if (h == ':')
       continue;
     if (h >= 'A' && h <= 'F')
       h = (char)(h - 'A' + 'a');
-    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')) || n == 64)
+    if (!((h >= '0' && h <= '9') || (h >= 'a' && h <= 'f')) || n == 64) {
+      out[0] = '\0';
       return -EINVAL;
+    }
     out[n++] = h;
   }
-  if (n != 64)
+  if (n != 64) {
+    out[0] = '\0';
     return -EINVAL;
+  }
   out[64] = '\0';
   return 0;
 }

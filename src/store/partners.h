@@ -48,7 +48,7 @@ int ohets_partner_allows_addr(const ohets_partner *p, const struct sockaddr *sa)
  * digits; "" for a connection without a client certificate). */
 int ohets_partner_cert_allowed(const ohets_partner *p, const char *sha256);
 /* A fingerprint as partners.json may write it (64 hex digits; ':' and case
- * ignored) into 64 lower-case hex digits; -EINVAL when it is not one. */
+ * ignored) into 64 lower-case hex digits; -EINVAL (out "") when it is not one. */
 int ohets_fingerprint_parse(const char *in, char out[65]);
 /* 1 when the partner lists no NPIs or lists this one. */
 int ohets_partner_npi_linked(const ohets_partner *p, const char *npi);

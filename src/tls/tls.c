@@ -899,36 +899,3 @@ const char *ohets_tls_cipher(const ohets_tls *t) { return t->cipher ? t->cipher 
 
 const char *ohets_tls_peer_sha256(const ohets_tls *t) { return t->peer_sha256; }
 
-/* ------------------------------------------------------------ fingerprints */
-
-int ohets_tls_fingerprint_parse(const char *in, char out[65]) {
-  static const char hex[] = "0123456789abcdef";
-  size_t k = 0;
-  out[0] = '\0';
-  if (in == NULL)
-    return -EINVAL;
-  for (const char *p = in; *p != '\0'; p++) {
-    int v;
-    if (*p == ':')
-      continue;
-    if (*p >= '0' && *p <= '9')
-      v = *p - '0';
-    else if (*p >= 'a' && *p <= 'f')
-      v = *p - 'a' + 10;
-    else if (*p >= 'A' && *p <= 'F')
-      v = *p - 'A' + 10;
-    else
-      v = -1;
-    if (v < 0 || k == 64) {
-      out[0] = '\0';
-      return -EINVAL;
-    }
-    out[k++] = hex[v];
-  }
-  if (k != 64) {
-    out[0] = '\0';
-    return -EINVAL;
-  }
-  out[64] = '\0';
-  return 0;
-}

@@ -158,11 +158,5 @@ const char *ohets_tls_version(const ohets_tls *t);
 const char *ohets_tls_cipher(const ohets_tls *t);
 const char *ohets_tls_peer_sha256(const ohets_tls *t);
 
-/* ------------------------------------------------------------ fingerprints */
-
-/* Normalises a fingerprint as partners.json writes it (64 hex digits; ':'
- * anywhere and case ignored) into 64 lower-case hex digits and a NUL;
- * -EINVAL when it is not one (out is then ""). */
-int ohets_tls_fingerprint_parse(const char *in, char out[65]);
 
 #endif

@@ -1663,6 +1663,50 @@ static void add_store_tests(TCase *tc) {
   tcase_add_test(tc, copy_is_all_or_nothing);
 }
 
+/* partners.json "certs": 64 hex digits, ':' anywhere and case ignored. */
+START_TEST(fingerprint_parse) {
+  static const char lower[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+  static const struct {
+    const char *in;
+    int ok;
+  } cases[] = {
+      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 1},
+      {"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", 1},
+      {"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
+       "AB:CD:EF",
+       1},
+      {"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
+       "ab:cd:ef",
+       1},
+      {":0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef:", 1},
+      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", 0},   /* 63 */
+      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", 0}, /* 65 */
+      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg", 0},
+      {"0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef", 0},
+      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 0},
+      {"01-23-45-67-89-ab-cd-ef-01-23-45-67-89-ab-cd-ef-01-23-45-67-89-ab-cd-ef-01-23-45-67-89-"
+       "ab-cd-ef",
+       0},
+      {"0x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd", 0},
+      {"", 0},
+      {":::", 0},
+      {"da39a3ee5e6b4b0d3255bfef95601890afd80709", 0}, /* a SHA-1 */
+  };
+  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+    char out[65];
+    memset(out, 'z', sizeof out);
+    int rc = ohets_fingerprint_parse(cases[i].in, out);
+    ck_assert_msg(rc == (cases[i].ok ? 0 : -EINVAL), "case %zu: %d", i, rc);
+    if (cases[i].ok)
+      ck_assert_str_eq(out, lower);
+    else
+      ck_assert_str_eq(out, "");
+  }
+  char out[65];
+  ck_assert_int_eq(ohets_fingerprint_parse(NULL, out), -EINVAL);
+}
+END_TEST
+
 static Suite *store_suite(void) {
   Suite *s = suite_create("store");
 
@@ -1674,6 +1718,7 @@ static Suite *store_suite(void) {
   tcase_add_loop_test(common, redact_masks_passwords, 0,
                       (int)(sizeof redactions / sizeof redactions[0]));
   tcase_add_test(common, partners_find_each_and_only_listed);
+  tcase_add_test(common, fingerprint_parse);
   tcase_add_loop_test(common, partners_file_problems, 0,
                       (int)(sizeof partner_files / sizeof partner_files[0]));
   suite_add_tcase(s, common);

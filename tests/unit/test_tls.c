@@ -980,53 +980,6 @@ START_TEST(test_ctx_errors) {
 }
 END_TEST
 
-START_TEST(test_fingerprint_parse) {
-  static const char lower[] = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
-  static const struct {
-    const char *in;
-    int ok;
-  } cases[] = {
-      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef", 1},
-      {"0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF0123456789ABCDEF", 1},
-      {"01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:AB:CD:EF:01:23:45:67:89:"
-       "AB:CD:EF",
-       1},
-      {"01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:ab:cd:ef:01:23:45:67:89:"
-       "ab:cd:ef",
-       1},
-      {":0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef:", 1},
-      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde", 0},   /* 63 */
-      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef0", 0}, /* 65 */
-      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdeg", 0},
-      {"0123456789abcdef0123456789abcdef 0123456789abcdef0123456789abcdef", 0},
-      {"0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef\n", 0},
-      {"01-23-45-67-89-ab-cd-ef-01-23-45-67-89-ab-cd-ef-01-23-45-67-89-ab-cd-ef-01-23-45-67-89-"
-       "ab-cd-ef",
-       0},
-      {"0x0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcd", 0},
-      {"", 0},
-      {":::", 0},
-      {"da39a3ee5e6b4b0d3255bfef95601890afd80709", 0}, /* a SHA-1 */
-  };
-  for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-    char out[65];
-    memset(out, 'z', sizeof out);
-    int rc = ohets_tls_fingerprint_parse(cases[i].in, out);
-    ck_assert_msg(rc == (cases[i].ok ? 0 : -EINVAL), "case %zu: %d", i, rc);
-    if (cases[i].ok)
-      ck_assert_str_eq(out, lower);
-    else
-      ck_assert_str_eq(out, "");
-  }
-  char out[65];
-  ck_assert_int_eq(ohets_tls_fingerprint_parse(NULL, out), -EINVAL);
-  /* What the engine reports parses to itself. */
-  char fp[65];
-  openssl_fingerprint("client1.pem", fp);
-  ck_assert_int_eq(ohets_tls_fingerprint_parse(fp, out), 0);
-  ck_assert_str_eq(out, fp);
-}
-END_TEST
 
 /* ------------------------------------------------------------ main */
 
@@ -1087,7 +1040,6 @@ static Suite *tls_suite(void) {
   tcase_add_loop_test(tc, test_session_resumption, 0, 2);
   tcase_add_test(tc, test_ctx_hold_release);
   tcase_add_test(tc, test_ctx_errors);
-  tcase_add_test(tc, test_fingerprint_parse);
   suite_add_tcase(s, tc);
   return s;
 }
