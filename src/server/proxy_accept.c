@@ -47,27 +47,12 @@ unsigned ohets_srv_proxy_pending(const ohets_srv_server *srv) {
   return n_pending;
 }
 
-static void peer_text(const struct sockaddr_storage *ss, char *out, size_t n) {
-  char ip[INET6_ADDRSTRLEN] = "?";
-  if (ss->ss_family == AF_INET) {
-    const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
-    inet_ntop(AF_INET, &a->sin_addr, ip, sizeof ip);
-    snprintf(out, n, "%s:%d", ip, ntohs(a->sin_port));
-  } else if (ss->ss_family == AF_INET6) {
-    const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)(const void *)ss;
-    inet_ntop(AF_INET6, &a->sin6_addr, ip, sizeof ip);
-    snprintf(out, n, "[%s]:%d", ip, ntohs(a->sin6_port));
-  } else {
-    snprintf(out, n, "?");
-  }
-}
-
 /* open + close, as a session that ended before it began. */
 static void log_refusal(pending *p, const char *why, const char *reason) {
   ohets_srv_server *srv = p->srv;
   uint64_t id = ++srv->next_id;
   char text[80];
-  peer_text(&p->peer, text, sizeof text);
+  ohets_srv_peer_text(&p->peer, text, sizeof text);
   json_t *e = ohets_srv_log_event("open", id);
   if (e != NULL) {
     json_object_set_new(e, "peer", json_string(text));

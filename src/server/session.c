@@ -151,7 +151,7 @@ static void queue_pop(session *s) {
 
 /* ----------------------------------------------------------- log */
 
-static void peer_to_text(const struct sockaddr_storage *ss, char *out, size_t n) {
+void ohets_srv_peer_text(const struct sockaddr_storage *ss, char *out, size_t n) {
   char ip[INET6_ADDRSTRLEN] = "?";
   if (ss->ss_family == AF_INET) {
     const struct sockaddr_in *a = (const struct sockaddr_in *)(const void *)ss;
@@ -805,7 +805,7 @@ void ohets_srv_session_accept(ohets_srv_server *srv, int fd, const struct sockad
   s->t_open = uv_hrtime();
   s->rmax = s->door_ops->max_buffer(cfg);
   s->peer = *peer; /* from accept(): known even if the peer has reset since */
-  peer_to_text(&s->peer, s->peer_text, sizeof s->peer_text);
+  ohets_srv_peer_text(&s->peer, s->peer_text, sizeof s->peer_text);
   ohets_srv_transport_info info;
   ohets_srv_transport_info_get(s->transport, &info);
   s->state = info.tls ? STATE_HANDSHAKE : STATE_OPEN;

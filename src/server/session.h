@@ -23,6 +23,8 @@ typedef enum ohets_srv_reason {
 } ohets_srv_reason;
 
 const char *ohets_srv_reason_name(ohets_srv_reason r);
+/* A peer as the log writes it: "1.2.3.4:5", "[::1]:5", or "?". */
+void ohets_srv_peer_text(const struct sockaddr_storage *ss, char *out, size_t n);
 
 /* A socket the listener accepted (fd is the session's from here).  A TLS
  * listener's sessions begin with the handshake. */
