@@ -1,6 +1,6 @@
 # Sourced by scripts/test and scripts/demo: installs the Debian packages the
 # build and tests need, skipping those already installed.
-OPENHETS_DEBS="build-essential autoconf automake libtool pkg-config libuv1-dev libssl-dev libjansson-dev libsqlite3-dev check clang python3 openssl libsystemd-dev libhttp-parser-dev libpq-dev postgresql haproxy prometheus chromium"
+OPENHETS_DEBS="build-essential autoconf automake libtool pkg-config libuv1-dev libssl-dev libjansson-dev libsqlite3-dev check clang python3 openssl libsystemd-dev libhttp-parser-dev libpq-dev postgresql haproxy prometheus chromium libxml2-dev curl python3-zeep"
 
 openhets_install_deps() {
   local missing=() p

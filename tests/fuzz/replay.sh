@@ -7,7 +7,7 @@ top_srcdir=${top_srcdir:-$here/../..}
 top_builddir=${top_builddir:-$here/../..}
 
 status=0
-for target in frame respond proxy; do
+for target in frame respond proxy http multipart soap; do
   replay="$top_builddir/tests/fuzz/replay_$target"
   corpus="$top_srcdir/tests/fuzz/corpus/$target"
   if [ ! -x "$replay" ]; then

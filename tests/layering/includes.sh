@@ -1,11 +1,12 @@
 #!/bin/sh
 # Includes point inward (README, "Layering"):
 #   src/core     its own headers and include/openhets/ only
-#   src/store    include/openhets/ and its own headers
+#   src/store    include/openhets/, src/caqh/ (passwords) and its own headers
 #   src/common   include/openhets/ and its own header
 #   src/tls      include/openhets/, src/common/ and its own headers
-#   src/server   include/openhets/, src/common/, src/store/, src/tls/, its own
-#   src/tools    include/openhets/, src/common/, src/store/, src/tls/, its own
+#   src/caqh     include/openhets/ and its own headers
+#   src/server   include/openhets/, src/common/, src/store/, src/tls/, src/caqh/, its own
+#   src/tools    include/openhets/, src/common/, src/store/, src/tls/, src/caqh/, its own
 #   bench        include/openhets/, src/common/, src/store/, its own
 # so nothing outside the core reaches a core-private header, and the server
 # and the tools never include each other.  Every project include of every
@@ -28,6 +29,7 @@ area_of() {
     src/store/*) echo store ;;
     src/common/*) echo common ;;
     src/tls/*) echo tls ;;
+    src/caqh/*) echo caqh ;;
     src/server/*) echo server ;;
     src/tools/*) echo tools ;;
     bench/*) echo bench ;;
@@ -39,11 +41,12 @@ area_of() {
 allowed_for() {
   case $1 in
     core) echo "core public" ;;
-    store) echo "store public" ;;
+    store) echo "store public caqh" ;;
     common) echo "common public" ;;
     tls) echo "tls common public" ;;
-    server) echo "server public common store tls" ;;
-    tools) echo "tools public common store tls" ;;
+    caqh) echo "caqh public" ;;
+    server) echo "server public common store tls caqh" ;;
+    tools) echo "tools public common store tls caqh" ;;
     bench) echo "bench public common store" ;;
   esac
 }
@@ -73,7 +76,7 @@ out=$(mktemp "${TMPDIR:-/tmp}/includes.XXXXXX") || exit 99
 trap 'rm -f "$out"' EXIT
 bad=0
 checked=0
-for f in $(find src/core src/store src/common src/tls src/server src/tools bench \
+for f in $(find src/core src/store src/common src/tls src/caqh src/server src/tools bench \
              \( -name '*.c' -o -name '*.h' \) -type f 2>/dev/null | LC_ALL=C sort); do
   from=$(area_of "$f")
   ok=$(allowed_for "$from")
@@ -85,7 +88,7 @@ for f in $(find src/core src/store src/common src/tls src/server src/tools bench
       *'"'*) kind=q; name=$(printf '%s\n' "$text" | sed 's/^[^"]*"\([^"]*\)".*/\1/') ;;
       *) kind=a; name=$(printf '%s\n' "$text" | sed 's/^[^<]*<\([^>]*\)>.*/\1/')
          case $name in
-           openhets/*|core/*|store/*|common/*|tls/*|server/*|tools/*) ;;
+           openhets/*|core/*|store/*|common/*|tls/*|caqh/*|server/*|tools/*) ;;
            *) continue ;;
          esac ;;
     esac

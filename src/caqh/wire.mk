@@ -1,0 +1,1 @@
+# src/caqh/wire.mk: filled by its part (see src/caqh/local.mk).
