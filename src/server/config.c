@@ -45,6 +45,16 @@ const char *ohets_srv_framing_name(ohets_framing f) {
   }
 }
 
+const char *ohets_srv_protocol_name(ohets_srv_protocol p) {
+  return p == OHETS_SRV_PROTOCOL_CORE ? "core" : "extranet";
+}
+
+uint64_t ohets_srv_listener_idle_ms(const ohets_srv_config *cfg, const ohets_srv_listen_cfg *l) {
+  if (l->idle_timeout_ms != 0)
+    return l->idle_timeout_ms;
+  return l->protocol == OHETS_SRV_PROTOCOL_CORE ? OHETS_SRV_CORE_IDLE_MS : cfg->idle_timeout_ms;
+}
+
 static int parse_framing(const char *s, ohets_framing *out) {
   if (strcmp(s, "hets") == 0)
     *out = OHETS_FRAMING_HETS;
@@ -106,6 +116,8 @@ static const option_def options[] = {
      "30000", "N", "whole-frame deadline"},
     {"max_frame_bytes", "max-frame-bytes", T_UINT, FIELD(max_frame_bytes), FRAME_MIN, FRAME_MAX,
      0, "65536", "N", "largest payload"},
+    {"max_body_bytes", "max-body-bytes", T_UINT, FIELD(max_body_bytes), 1024, 64u * 1024 * 1024,
+     0, "1048576", "N", "largest HTTP request body (core listeners)"},
     {"queue_budget_ms", "queue-budget-ms", T_UINT, FIELD(queue_budget_ms), 1, MS_MAX, 0, "1000",
      "N", "queue wait that answers AAA 42"},
     {"max_connections", "max-connections", T_UINT, FIELD(max_connections), 1, 1000000, 0,
@@ -424,10 +436,44 @@ static void load_proxy(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_
                       "(the balancers allowed to say who the client is)", fc->file, i);
 }
 
+/* "protocol" (§13: "core" needs "tls"; framing is the Extranet's) and the
+ * listener's own "idle_timeout_ms". */
+static void load_protocol(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
+  json_t *proto = json_object_get(v, "protocol");
+  if (proto != NULL) {
+    const char *s = json_string_value(proto);
+    if (s != NULL && strcmp(s, "extranet") == 0)
+      l->protocol = OHETS_SRV_PROTOCOL_EXTRANET;
+    else if (s != NULL && strcmp(s, "core") == 0)
+      l->protocol = OHETS_SRV_PROTOCOL_CORE;
+    else
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"protocol\": must be \"extranet\" or "
+                        "\"core\"", fc->file, i);
+  }
+  if (l->protocol == OHETS_SRV_PROTOCOL_CORE) {
+    if (l->tls == NULL)
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu]: \"protocol\": \"core\" needs \"tls\" "
+                        "(CORE's envelopes travel over HTTPS only)", fc->file, i);
+    if (json_object_get(v, "framing") != NULL)
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"framing\": not for a \"core\" "
+                        "listener (HTTP frames its requests)", fc->file, i);
+  }
+  json_t *idle = json_object_get(v, "idle_timeout_ms");
+  if (idle != NULL) {
+    if (!json_is_integer(idle) || json_integer_value(idle) < 1 ||
+        (uint64_t)json_integer_value(idle) > MS_MAX)
+      ohets_srv_problem(fc->p, "%s: \"listen\"[%zu].\"idle_timeout_ms\": must be an integer "
+                        "1..%llu", fc->file, i, (unsigned long long)MS_MAX);
+    else
+      l->idle_timeout_ms = (uint64_t)json_integer_value(idle);
+  }
+}
+
 static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l, const file_ctx *fc) {
   static const char *const keys[] = {"host",           "port",            "framing",
                                      "submitters",     "tls",             "proxy_protocol",
-                                     "trusted_proxies", "reuse_port"};
+                                     "trusted_proxies", "reuse_port",     "protocol",
+                                     "idle_timeout_ms"};
   (void)ohets_srv_parse_listen("127.0.0.1:5270", l);
   if (!json_is_object(v)) {
     ohets_srv_problem(fc->p, "%s: \"listen\"[%zu]: must be an object {host, port, framing}",
@@ -475,6 +521,7 @@ static void load_listener(json_t *v, size_t i, ohets_srv_listen_cfg *l, const fi
   if (tls != NULL && !json_is_null(tls))
     load_tls(tls, i, l, fc);
   load_proxy(v, i, l, fc);
+  load_protocol(v, i, l, fc);
 }
 
 static void load_listeners(ohets_srv_config *cfg, json_t *listen, const file_ctx *fc) {
@@ -583,11 +630,20 @@ done:
 
 /* ----------------------------------------------------- command line */
 
-enum { OPT_CONFIG = 'c', OPT_BASE = 256, OPT_CHECK = 512, OPT_HELP, OPT_VERSION, OPT_PRINT };
+enum {
+  OPT_CONFIG = 'c',
+  OPT_BASE = 256,
+  OPT_CHECK = 512,
+  OPT_HELP,
+  OPT_VERSION,
+  OPT_PRINT,
+  OPT_HASH_PASSWORD
+};
 
 static void usage(FILE *f) {
   fprintf(f, "usage: " OHETS_SRV_PROG " [-c FILE] [--check-config] [options]\n"
-             "The HETS 270/271 Extranet socket server; runs in the foreground.\n"
+             "The HETS 270/271 server (Extranet socket and CORE HTTPS doors); runs in the\n"
+             "foreground.\n"
              "  -c, --config FILE        JSON settings (README, Settings)\n"
              "      --check-config       check the settings and the files they name\n");
   for (size_t i = 0; i < N_OPTIONS; i++) {
@@ -601,7 +657,9 @@ static void usage(FILE *f) {
       fprintf(f, " (default %s)", o->def);
     fputc('\n', f);
   }
-  fprintf(f, "      --print-options      the option table: key, option, default\n"
+  fprintf(f, "      --hash-password      read a password on stdin, print its scrypt PHC string\n"
+             "                           (for a partner's \"users\", CORE listeners)\n"
+             "      --print-options      the option table: key, option, default\n"
              "      --help, --version\n"
              "Signals: TERM/INT drain and exit 0 (a second one exits at once);\n"
              "HUP reopens the log and reloads the partners file and certificates.\n");
@@ -618,6 +676,7 @@ static void long_options(struct option *out) {
   out[n++] = (struct option){"help", no_argument, NULL, OPT_HELP};
   out[n++] = (struct option){"version", no_argument, NULL, OPT_VERSION};
   out[n++] = (struct option){"print-options", no_argument, NULL, OPT_PRINT};
+  out[n++] = (struct option){"hash-password", no_argument, NULL, OPT_HASH_PASSWORD};
   out[n] = (struct option){NULL, 0, NULL, 0};
 }
 
@@ -641,7 +700,7 @@ static void cli_listen(ohets_srv_config *cfg, const char *arg, int *first,
 
 ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv, ohets_srv_config *cfg,
                                                 ohets_srv_problems *p) {
-  struct option opts[N_OPTIONS + 6];
+  struct option opts[N_OPTIONS + 7];
   long_options(opts);
   /* Overrides apply after the file whatever their order: find the file
    * (and the options that end the run) first. */
@@ -656,6 +715,7 @@ ohets_srv_cli_result ohets_srv_config_from_args(int argc, char **argv, ohets_srv
     case OPT_HELP: usage(stdout); return OHETS_SRV_CLI_EXIT_OK;
     case OPT_VERSION: printf(OHETS_SRV_PROG " " OHETS_VERSION_STRING "\n"); return OHETS_SRV_CLI_EXIT_OK;
     case OPT_PRINT: ohets_srv_options_print(stdout); return OHETS_SRV_CLI_EXIT_OK;
+    case OPT_HASH_PASSWORD: return OHETS_SRV_CLI_HASH_PASSWORD;
     case ':':
       fprintf(stderr, OHETS_SRV_PROG ": %s: needs a value (see --help)\n", argv[optind - 1]);
       return OHETS_SRV_CLI_USAGE;

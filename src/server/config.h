@@ -35,10 +35,20 @@ typedef struct ohets_srv_tls_cfg {
   int min_version;                /* 12 or 13 */
 } ohets_srv_tls_cfg;
 
+/* What a listener speaks: DESIGN §3's socket or §13's HTTPS envelopes. */
+typedef enum ohets_srv_protocol {
+  OHETS_SRV_PROTOCOL_EXTRANET = 0,
+  OHETS_SRV_PROTOCOL_CORE
+} ohets_srv_protocol;
+
+#define OHETS_SRV_CORE_IDLE_MS 60000 /* CORE's 60 seconds */
+
 typedef struct ohets_srv_listen_cfg {
   char host[64];            /* numeric IPv4 or IPv6 address */
   int port;                 /* 0: the kernel picks a free port */
-  ohets_framing framing;    /* hets, raw or auto */
+  ohets_srv_protocol protocol;
+  ohets_framing framing;    /* hets, raw or auto (extranet) */
+  uint64_t idle_timeout_ms; /* 0: the global setting (extranet), 60000 (core) */
   char (*submitters)[OHETS_SRV_SUBMITTER_LEN]; /* allowed IDs; NULL: any */
   size_t n_submitters;
   int has_submitters;       /* 1: "submitters" given (even empty) */
@@ -65,6 +75,7 @@ typedef struct ohets_srv_config {
   uint64_t shutdown_timeout_ms; /* drain limit after SIGTERM */
   uint64_t drain_grace_ms;   /* after SIGTERM, keep accepting this long first */
   uint64_t max_frame_bytes;
+  uint64_t max_body_bytes;   /* core listeners: largest HTTP request body */
   uint64_t max_connections;  /* open sockets, all listeners */
   uint64_t max_pipeline;     /* decoded requests queued per connection */
   uint64_t max_jobs;         /* jobs queued or running, all connections */
@@ -91,6 +102,7 @@ typedef enum ohets_srv_cli_result {
   OHETS_SRV_CLI_RUN = 0,
   OHETS_SRV_CLI_CHECK,   /* --check-config */
   OHETS_SRV_CLI_EXIT_OK, /* --help / --version / --print-options printed */
+  OHETS_SRV_CLI_HASH_PASSWORD, /* --hash-password: a PHC string from stdin */
   OHETS_SRV_CLI_USAGE    /* usage error printed: exit 2 */
 } ohets_srv_cli_result;
 
@@ -114,6 +126,9 @@ int ohets_srv_config_check_user(const ohets_srv_config *cfg, ohets_srv_problems 
 void ohets_srv_config_free(ohets_srv_config *cfg);
 
 const char *ohets_srv_framing_name(ohets_framing f);
+const char *ohets_srv_protocol_name(ohets_srv_protocol p); /* "extranet", "core" */
+/* The idle disconnect that applies on listener l. */
+uint64_t ohets_srv_listener_idle_ms(const ohets_srv_config *cfg, const ohets_srv_listen_cfg *l);
 /* Parses "HOST:PORT", "[V6]:PORT" or "PORT". */
 int ohets_srv_parse_listen(const char *spec, ohets_srv_listen_cfg *out);
 

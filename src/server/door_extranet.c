@@ -42,6 +42,7 @@ static ohets_srv_door_status extranet_next(ohets_srv_door *d, const uint8_t *buf
     out->len = fr.payload_len;
     out->consumed = fr.frame_len;
     out->raw = fr.raw;
+    out->owned = NULL;
     out->error = NULL;
     return OHETS_SRV_DOOR_REQUEST;
   }
@@ -56,8 +57,17 @@ static int extranet_encode(int raw, const uint8_t *payload, size_t len, ohets_bu
   return raw ? ohets_buf_append(out, payload, len) : ohets_frame_wrap(out, payload, len);
 }
 
+/* Worker side: the core's answer, framed like the request. */
+static int extranet_serve(ohets_srv_door_work *w) {
+  int rc = w->respond(w->respond_ctx, w->req, w->req_len, NULL, w->scratch, w->outcome);
+  if (rc == 0)
+    rc = extranet_encode(w->raw, w->scratch->data, w->scratch->len, w->answer);
+  return rc;
+}
+
 static int extranet_error_answer(const char *code, const char *trace, int raw,
-                                 const ohets_now *now, ohets_buf *out) {
+                                 const ohets_now *now, ohets_buf *out, ohets_srv_door_log *log) {
+  (void)log;
   ohets_buf rec;
   ohets_buf_init(&rec, HETS_RECORD_MAX);
   int rc = ohets_hets_error_write(&rec, code, trace, now);
@@ -74,6 +84,17 @@ static size_t extranet_max_buffer(const ohets_srv_config *cfg) {
 }
 
 const ohets_srv_door_ops ohets_srv_door_extranet = {
-    "extranet",          extranet_open,         extranet_free,        extranet_next,
-    extranet_raw_now,    extranet_error_answer, extranet_max_buffer,  extranet_encode,
+    .name = "extranet",
+    .open = extranet_open,
+    .free = extranet_free,
+    .next = extranet_next,
+    .raw_now = extranet_raw_now,
+    .interim = NULL,
+    .error_answer = extranet_error_answer,
+    .max_buffer = extranet_max_buffer,
+    .serve = extranet_serve,
 };
+
+const ohets_srv_door_ops *ohets_srv_door_for(const ohets_srv_listen_cfg *l) {
+  return l->protocol == OHETS_SRV_PROTOCOL_CORE ? &ohets_srv_door_core : &ohets_srv_door_extranet;
+}

@@ -21,7 +21,7 @@ typedef struct ohets_srv_job {
   size_t req_len;
   size_t bytes_in;             /* bytes read for it, framing included */
   int raw;                     /* answer unwrapped */
-  ohets_srv_door_encode_fn encode; /* the door's answer framing */
+  ohets_srv_door_serve_fn serve; /* the door's worker side */
   struct sockaddr_storage peer;
   ohets_srv_peer_id peer_id;   /* TLS client certificate, if any */
   unsigned listener;           /* index into cfg->listen */
@@ -34,6 +34,7 @@ typedef struct ohets_srv_job {
   int overloaded;              /* answered AAA 42 for queue wait / store */
   ohets_buf answer;            /* bytes for the wire */
   ohets_outcome outcome;       /* mbi wiped before the loop sees it */
+  ohets_srv_door_log door_log; /* the door's log fields */
   char mbi_hash[17];           /* "" when no key or no MBI */
 } ohets_srv_job;
 

@@ -212,7 +212,10 @@ void ohets_srv_listeners_log(const ohets_srv_listeners *ls, ohets_srv_log *log) 
     json_object_set_new(e, "listener", json_integer(i));
     json_object_set_new(e, "host", json_string(l->host));
     json_object_set_new(e, "port", json_integer(port));
-    json_object_set_new(e, "framing", json_string(ohets_srv_framing_name(l->framing)));
+    if (l->protocol == OHETS_SRV_PROTOCOL_CORE)
+      json_object_set_new(e, "protocol", json_string("core"));
+    else
+      json_object_set_new(e, "framing", json_string(ohets_srv_framing_name(l->framing)));
     json_object_set_new(e, "tls", json_boolean(l->tls != NULL));
     if (l->proxy_protocol)
       json_object_set_new(e, "proxy_protocol", json_true());

@@ -9,7 +9,8 @@ OPENHETSD_SOURCES = \
 	src/server/listener.h src/server/listener.c \
 	src/server/session.h src/server/session.c \
 	src/server/transport.h src/server/transport_tcp.c src/server/transport_tls.c \
-	src/server/door.h src/server/door_extranet.c \
+	src/server/door.h src/server/door_extranet.c src/server/door_core.c \
+	src/server/replay.h src/server/replay.c \
 	src/server/conntable.h src/server/conntable.c \
 	src/server/sublimits.h src/server/sublimits.c \
 	src/server/dispatch.h src/server/dispatch.c src/server/job.h \
@@ -23,8 +24,9 @@ OPENHETSD_SOURCES = \
 	src/server/metrics.h src/server/metrics.c \
 	src/server/admin.h src/server/admin.c
 OPENHETSD_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(JANSSON_CFLAGS) \
-	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS)
-OPENHETSD_LIBS = libohcommon.a libohstore.a libopenhets.a libohtls.a $(UV_LIBS) $(JANSSON_LIBS) \
+	$(SQLITE_CFLAGS) $(SSL_CFLAGS) $(CRYPTO_CFLAGS) $(SYSTEMD_CFLAGS) $(XML_CFLAGS)
+OPENHETSD_LIBS = libohcommon.a libohstore.a libohcaqh.a libopenhets.a libohtls.a $(UV_LIBS) \
+	$(JANSSON_LIBS) $(XML_LIBS) \
 	$(SQLITE_LIBS) $(SSL_LIBS) $(CRYPTO_LIBS) $(SYSTEMD_LIBS) $(HTTP_PARSER_LIBS) $(PQ_LIBS)
 
 bin_PROGRAMS += openhetsd

@@ -19,14 +19,24 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+#include <openssl/rand.h>
 #include <systemd/sd-daemon.h>
+
+#include "caqh/phc.h"
+#include "caqh/soap.h"
 
 #include "server/admin.h"
 #include "server/proxy_accept.h"
+#include "server/replay.h"
 #include "server/session.h"
 
 /* The daemon: the server's modules plus what only the process has (its
  * signals, the drain timer, the partners reload). */
+/* CORE's PayloadID cache: ten minutes of answers at most this large. */
+#define REPLAY_MAX_ENTRIES 100000
+#define REPLAY_MAX_BYTES (256u * 1024 * 1024)
+
 typedef struct daemon_state {
   ohets_srv_server srv;        /* first: the drained callback casts back */
   uv_signal_t sig_term, sig_int, sig_hup;
@@ -44,6 +54,7 @@ typedef struct daemon_state {
   char reload_tls_err[600];
   int reload_tls_rc;
   int has_tls;                 /* some listener has TLS */
+  ohets_srv_replay *replay; /* CORE's PayloadID cache (NULL: no core listener) */
 } daemon_state;
 
 /* Thousands of sockets need more descriptors than the usual soft limit. */
@@ -381,6 +392,34 @@ static void print_problems(const ohets_srv_problems *p) {
     fprintf(stderr, OHETS_SRV_PROG ": (more problems not shown)\n");
 }
 
+/* --hash-password: one line from stdin (its line end dropped) to a PHC
+ * string on stdout, for a partner's "users". */
+static int hash_password(void) {
+  char line[1024];
+  if (fgets(line, sizeof line, stdin) == NULL) {
+    fprintf(stderr, OHETS_SRV_PROG ": --hash-password: no password on stdin\n");
+    return 1;
+  }
+  size_t n = strcspn(line, "\r\n");
+  line[n] = '\0';
+  uint8_t salt[16];
+  char phc[OHETS_CAQH_PHC_MAX];
+  int rc = 1;
+  if (n == 0)
+    fprintf(stderr, OHETS_SRV_PROG ": --hash-password: the password is empty\n");
+  else if (RAND_bytes(salt, sizeof salt) != 1)
+    fprintf(stderr, OHETS_SRV_PROG ": --hash-password: no random salt from OpenSSL\n");
+  else if (ohets_caqh_phc_hash(line, n, salt, sizeof salt, OHETS_CAQH_PHC_LN_DEFAULT,
+                               OHETS_CAQH_PHC_R_DEFAULT, OHETS_CAQH_PHC_P_DEFAULT, phc) != 0)
+    fprintf(stderr, OHETS_SRV_PROG ": --hash-password: scrypt failed\n");
+  else {
+    printf("%s\n", phc);
+    rc = 0;
+  }
+  OPENSSL_cleanse(line, sizeof line);
+  return rc;
+}
+
 /* The settings: 0 to run, else the exit status (problems printed). */
 static int settle_config(int argc, char **argv, ohets_srv_config *cfg, int *run) {
   ohets_srv_problems problems;
@@ -388,6 +427,7 @@ static int settle_config(int argc, char **argv, ohets_srv_config *cfg, int *run)
   *run = 0;
   switch (ohets_srv_config_from_args(argc, argv, cfg, &problems)) {
   case OHETS_SRV_CLI_EXIT_OK: return 0;
+  case OHETS_SRV_CLI_HASH_PASSWORD: return hash_password();
   case OHETS_SRV_CLI_USAGE: return 2;
   case OHETS_SRV_CLI_CHECK:
     if (problems.n == 0)
@@ -439,6 +479,15 @@ static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) 
     return 1;
   }
   srv->partners = ohets_srv_partners_new(table);
+  int core = 0;
+  for (size_t i = 0; i < cfg->n_listen; i++)
+    core = core || cfg->listen[i].protocol == OHETS_SRV_PROTOCOL_CORE;
+  if (core && (ohets_caqh_soap_init() != 0 ||
+               ohets_srv_replay_new(&d->replay, REPLAY_MAX_ENTRIES, REPLAY_MAX_BYTES,
+                                    OHETS_SRV_REPLAY_TTL_MS) != 0)) {
+    fprintf(stderr, OHETS_SRV_PROG ": cannot set up the CORE door (libxml2, the XSD)\n");
+    return 1;
+  }
   if (srv->partners == NULL || ohets_srv_conntable_new(&srv->sessions) != 0 ||
       ohets_srv_metrics_new(&srv->metrics) != 0 ||
       ohets_srv_sublimits_new(&srv->limits) != 0 ||
@@ -454,6 +503,7 @@ static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) 
     return 1;
   }
   ohets_srv_dispatch_set_pool(srv->dispatch, srv->pool);
+  ohets_srv_pool_set_replay(srv->pool, d->replay);
   if (ohets_srv_listeners_start(&srv->listeners, loop, cfg, on_accept, srv, err, sizeof err) != 0 ||
       run_as_user(cfg, err, sizeof err) != 0) {
     fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
@@ -530,6 +580,7 @@ done:
   }
   if (srv != NULL) {
     ohets_srv_pool_free(srv->pool);
+    ohets_srv_replay_free(d->replay);
     ohets_srv_listeners_free(srv->listeners);
     ohets_srv_dispatch_free(srv->dispatch);
     ohets_srv_log_close(srv->log);

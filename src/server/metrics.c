@@ -10,7 +10,7 @@
 #include "server/metrics.h"
 
 #define N_DOORS 2
-#define N_ANSWERS 4
+#define N_ANSWERS 5 /* 271, 999, TA1, HETS, and none (a CORE envelope or HTTP error) */
 #define MAX_AAA_CODES 64
 #define N_BUCKETS 16
 
@@ -57,11 +57,12 @@ static void count_aaa(ohets_srv_metrics *m, const char code[3]) {
   m->aaa_count[m->n_aaa_codes++] = 1;
 }
 
-void ohets_srv_metrics_request(ohets_srv_metrics *m, const char *door, ohets_answer answer,
+void ohets_srv_metrics_request(ohets_srv_metrics *m, ohets_srv_protocol door, int answer,
                                const char (*aaa)[3], unsigned n_aaa, uint64_t total_us) {
-  unsigned d = door[0] == 'c'; /* "core" or "extranet" */
-  if ((unsigned)answer < N_ANSWERS)
-    m->requests[d][answer]++;
+  unsigned d = door == OHETS_SRV_PROTOCOL_CORE;
+  unsigned a = answer < 0 ? N_ANSWERS - 1 : (unsigned)answer;
+  if (a < N_ANSWERS)
+    m->requests[d][a]++;
   for (unsigned i = 0; i < n_aaa; i++)
     count_aaa(m, aaa[i]);
   unsigned b = 0;
@@ -132,11 +133,13 @@ char *ohets_srv_metrics_render(const ohets_srv_metrics *m, const ohets_srv_metri
   if (o.buf == NULL)
     return NULL;
   family(&o, "openhets_requests_total", "counter",
-         "Answers written, by door and answer type (271, 999, TA1, HETS).");
+         "Answers written, by door and answer type (271, 999, TA1, HETS; none: a CORE "
+         "envelope or HTTP error without an X12 answer).");
   for (unsigned d = 0; d < N_DOORS; d++)
     for (unsigned a = 0; a < N_ANSWERS; a++)
       put(&o, "openhets_requests_total{door=\"%s\",answer=\"%s\"} %llu\n", door_names[d],
-          ohets_answer_name((ohets_answer)a), (unsigned long long)m->requests[d][a]);
+          a == N_ANSWERS - 1 ? "none" : ohets_answer_name((ohets_answer)a),
+          (unsigned long long)m->requests[d][a]);
   family(&o, "openhets_aaa_total", "counter", "AAA reject reason codes written in 271s.");
   for (unsigned i = 0; i < m->n_aaa_codes; i++)
     put(&o, "openhets_aaa_total{code=\"%s\"} %llu\n", m->aaa_code[i],

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "openhets/openhets.h"
+#include "server/config.h"
 
 typedef struct ohets_srv_metrics ohets_srv_metrics;
 
@@ -28,7 +29,8 @@ void ohets_srv_metrics_free(ohets_srv_metrics *m);
 /* One answer written (the `request` log line): door "extranet" (or
  * "core"), its answer type, its AAA codes, and the time from the request
  * being whole to the answer being written. */
-void ohets_srv_metrics_request(ohets_srv_metrics *m, const char *door, ohets_answer answer,
+/* answer: an ohets_answer, or -1 for none (a CORE envelope or HTTP error). */
+void ohets_srv_metrics_request(ohets_srv_metrics *m, ohets_srv_protocol door, int answer,
                                const char (*aaa)[3], unsigned n_aaa, uint64_t total_us);
 /* One `close` (reason as the log names it). */
 void ohets_srv_metrics_close(ohets_srv_metrics *m, const char *reason);

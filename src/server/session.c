@@ -98,6 +98,7 @@ typedef struct session {
   uint8_t *rbuf;               /* bytes read and not yet framed */
   size_t rlen, rcap;           /* used / allocated */
   size_t rmax;                 /* bound on rcap */
+  uint64_t idle_ms;            /* the listener's idle disconnect */
   uint64_t frame_start_ms;     /* loop time the current partial frame began */
   uint64_t last_read_ms;       /* loop time of the last read */
   item *queue;                 /* ring of max_pipeline + 1 items */
@@ -176,8 +177,11 @@ static void log_open(session *s) {
     return;
   json_object_set_new(e, "peer", json_string(s->peer_text));
   json_object_set_new(e, "listener", json_integer(s->listener));
-  json_object_set_new(e, "framing",
-                      json_string(ohets_srv_framing_name(cfg->listen[s->listener].framing)));
+  const ohets_srv_listen_cfg *l = &cfg->listen[s->listener];
+  if (l->protocol == OHETS_SRV_PROTOCOL_CORE)
+    json_object_set_new(e, "protocol", json_string("core"));
+  else
+    json_object_set_new(e, "framing", json_string(ohets_srv_framing_name(l->framing)));
   if (s->transport != NULL) {
     ohets_srv_transport_info info;
     ohets_srv_transport_info_get(s->transport, &info);
@@ -199,9 +203,9 @@ static void log_open(session *s) {
   ohets_srv_log_emit(s->srv->log, e);
 }
 
-static void log_request(session *s, const ohets_outcome *o, size_t bytes_in, size_t bytes_out,
-                        uint64_t t_frame, uint64_t t_enqueue, uint64_t t_start, uint64_t t_done,
-                        int overloaded, const char *mbi_hash) {
+static void log_request(session *s, const ohets_outcome *o, const ohets_srv_door_log *dl,
+                        size_t bytes_in, size_t bytes_out, uint64_t t_frame, uint64_t t_enqueue,
+                        uint64_t t_start, uint64_t t_done, int overloaded, const char *mbi_hash) {
   ohets_srv_request_log r;
   uint64_t now = uv_hrtime();
   ohets_srv_ts(r.ts, sizeof r.ts);
@@ -228,9 +232,18 @@ static void log_request(session *s, const ohets_outcome *o, size_t bytes_in, siz
   size_t hash_len = mbi_hash != NULL ? strnlen(mbi_hash, sizeof r.mbi_hash - 1) : 0;
   memcpy(r.mbi_hash, mbi_hash != NULL ? mbi_hash : "", hash_len); /* no format per request */
   r.mbi_hash[hash_len] = '\0';
+  ohets_srv_protocol door = s->srv->cfg->listen[s->listener].protocol;
+  r.core = door == OHETS_SRV_PROTOCOL_CORE;
+  r.no_answer = dl != NULL && dl->no_answer;
+  r.envelope = dl != NULL ? dl->envelope : NULL;
+  r.http_status = dl != NULL ? dl->http_status : 0;
+  memcpy(r.payload_id, dl != NULL ? dl->payload_id : "", dl != NULL ? sizeof r.payload_id : 1);
+  memcpy(r.error_code, dl != NULL ? dl->error_code : "", dl != NULL ? sizeof r.error_code : 1);
+  if (r.no_answer)
+    r.error[0] = '\0';
   ohets_srv_log_request(s->srv->log, &r);
-  ohets_srv_metrics_request(s->srv->metrics, "extranet", o->answer, o->aaa, o->n_aaa,
-                            r.total_us);
+  ohets_srv_metrics_request(s->srv->metrics, door, r.no_answer ? -1 : (int)o->answer, o->aaa,
+                            o->n_aaa, r.total_us);
 }
 
 static void log_close(session *s) {
@@ -391,8 +404,10 @@ static void answer_error_and_end(session *s, const char *code, const char *submi
   ohets_now now;
   ohets_srv_now(s->srv->cfg, &now);
   ohets_buf wire;
-  ohets_buf_init(&wire, 1024);
-  int rc = s->door_ops->error_answer(code, trace, raw, &now, &wire);
+  ohets_srv_door_log dl;
+  memset(&dl, 0, sizeof dl);
+  ohets_buf_init(&wire, 4096);
+  int rc = s->door_ops->error_answer(code, trace, raw, &now, &wire, &dl);
   size_t out_len = wire.len;
   set_ending(s, why);
   s->reason = why;
@@ -405,7 +420,7 @@ static void answer_error_and_end(session *s, const char *code, const char *submi
     snprintf(o.submitter, sizeof o.submitter, "%s", submitter ? submitter : "");
     snprintf(o.isa13, sizeof o.isa13, "%s", trace ? trace : "");
     s->requests++;
-    log_request(s, &o, bytes_in, out_len, t_frame, 0, 0, 0, 0, NULL);
+    log_request(s, &o, &dl, bytes_in, out_len, t_frame, 0, 0, 0, 0, NULL);
   }
   ohets_buf_free(&wire);
 }
@@ -427,6 +442,8 @@ static int over_submitter_limit(session *s, const item *it, char sub[OHETS_SRV_S
   int refused = s->state == STATE_ENDING && s->reason == OHETS_SRV_REASON_LIMIT;
   if (s->submitter[0] && !refused)
     return 0; /* counted already: the usual case costs nothing */
+  if (s->srv->cfg->listen[s->listener].protocol != OHETS_SRV_PROTOCOL_EXTRANET)
+    return 0; /* §4's limit counts Extranet sockets; an HTTP body is no ISA */
   ohets_isa_ids ids;
   if (ohets_isa_peek(it->payload, it->len, &ids) == 0) {
     memcpy(sub, ids.sender, sizeof ids.sender);
@@ -467,8 +484,8 @@ static void take_head(session *s) {
     it->payload = NULL; /* freed below, after use */
     queue_pop(s);
     s->qbytes -= copy.len;
-    answer_error_and_end(s, "SBY00502", sub, isa13[0] ? isa13 : NULL, copy.raw, copy.frame_len,
-                         copy.t_frame, OHETS_SRV_REASON_LIMIT);
+    answer_error_and_end(s, OHETS_SRV_DOOR_ERR_REFUSED, sub, isa13[0] ? isa13 : NULL, copy.raw,
+                         copy.frame_len, copy.t_frame, OHETS_SRV_REASON_LIMIT);
     free(copy.payload);
     return;
   }
@@ -489,7 +506,7 @@ static void take_head(session *s) {
   s->qbytes -= it->len;
   job->bytes_in = it->frame_len;
   job->raw = it->raw;
-  job->encode = s->door_ops->encode;
+  job->serve = s->door_ops->serve;
   job->peer = s->peer;
   job->peer_id = s->peer_id;
   job->listener = s->listener;
@@ -514,11 +531,14 @@ void ohets_srv_session_job_done(ohets_srv_server *srv, ohets_srv_job *job) {
     if (job->rc != 0) {
       close_now(s, OHETS_SRV_REASON_PROTOCOL); /* no answer could be made */
     } else if (send_answer(s, &job->answer) == 0) {
-      if (job->outcome.answer == OHETS_ANSWER_HETS && hets_code_ends(job->outcome.hets_code))
+      if (job->door_log.close_after) /* HTTP: the client asked to close */
+        set_ending(s, OHETS_SRV_REASON_PEER);
+      else if (job->door_log.envelope == NULL && job->outcome.answer == OHETS_ANSWER_HETS &&
+               hets_code_ends(job->outcome.hets_code))
         set_ending(s, OHETS_SRV_REASON_PROTOCOL);
       s->requests++;
-      log_request(s, &job->outcome, job->bytes_in, out_len, job->t_frame, job->t_enqueue,
-                  job->t_start, job->t_done, job->overloaded, job->mbi_hash);
+      log_request(s, &job->outcome, &job->door_log, job->bytes_in, out_len, job->t_frame,
+                  job->t_enqueue, job->t_start, job->t_done, job->overloaded, job->mbi_hash);
       /* A write still pending reports its activity when it completes. */
       step(s, s->phase != PHASE_WRITING);
     }
@@ -540,6 +560,21 @@ static int decoding_allowed(const session *s) {
 }
 
 static void on_deadline(uv_timer_t *t);
+
+/* What the door sends before a request is whole (HTTP's 100 Continue),
+ * only once every earlier answer is out so it cannot overtake one. */
+static void send_interim(session *s) {
+  if (s->door_ops->interim == NULL || s->qlen > 0 || s->phase != PHASE_READY)
+    return;
+  const char *bytes = s->door_ops->interim(s->door);
+  if (bytes == NULL)
+    return;
+  ohets_buf b;
+  ohets_buf_init(&b, 256);
+  if (ohets_buf_puts(&b, bytes) == 0)
+    (void)send_answer(s, &b);
+  ohets_buf_free(&b);
+}
 
 static void push_error(session *s, const char *code, int raw, ohets_srv_reason why) {
   item *it = queue_push(s);
@@ -567,22 +602,26 @@ static void decode(session *s) {
       }
       if (s->rlen < s->rmax) {
         waiting_for_bytes = 1;
+        send_interim(s);
         break;
       }
       st = OHETS_SRV_DOOR_ERROR; /* cannot happen with a sane door */
-      rq.error = "HTS00002";
+      rq.error = OHETS_SRV_DOOR_ERR_TOO_BIG;
       rq.raw = s->door_ops->raw_now(s->door);
     }
     if (st == OHETS_SRV_DOOR_ERROR) {
       push_error(s, rq.error, rq.raw, OHETS_SRV_REASON_PROTOCOL);
       break;
     }
-    uint8_t *copy = malloc(rq.len ? rq.len : 1);
+    uint8_t *copy = rq.owned;
     if (copy == NULL) {
-      close_now(s, OHETS_SRV_REASON_PROTOCOL);
-      return;
+      copy = malloc(rq.len ? rq.len : 1);
+      if (copy == NULL) {
+        close_now(s, OHETS_SRV_REASON_PROTOCOL);
+        return;
+      }
+      memcpy(copy, s->rbuf + rq.off, rq.len);
     }
-    memcpy(copy, s->rbuf + rq.off, rq.len);
     item *it = queue_push(s);
     it->payload = copy;
     it->len = rq.len;
@@ -595,6 +634,8 @@ static void decode(session *s) {
     /* The next frame's first bytes came with the last read at the latest. */
     s->frame_start_ms = s->last_read_ms;
   }
+  if (s->state == STATE_CLOSING)
+    return; /* an interim answer's write failed */
   /* The frame deadline runs only while we wait for the peer's bytes. */
   if (waiting_for_bytes) {
     uint64_t due = s->frame_start_ms + cfg->frame_deadline_ms;
@@ -618,7 +659,8 @@ static void on_deadline(uv_timer_t *t) {
   }
   if (s->state != STATE_OPEN || s->rlen == 0)
     return;
-  push_error(s, "HTS00003", s->door_ops->raw_now(s->door), OHETS_SRV_REASON_DEADLINE);
+  push_error(s, OHETS_SRV_DOOR_ERR_DEADLINE, s->door_ops->raw_now(s->door),
+             OHETS_SRV_REASON_DEADLINE);
   step(s, 0);
 }
 
@@ -696,7 +738,7 @@ static void on_idle(uv_timer_t *t) {
 static void restart_idle(session *s) {
   /* +1: the loop clock counts whole milliseconds, so never close early. */
   uv_update_time(s->srv->loop);
-  uv_timer_start(&s->idle, on_idle, s->srv->cfg->idle_timeout_ms + 1, 0);
+  uv_timer_start(&s->idle, on_idle, s->idle_ms + 1, 0);
 }
 
 /* Decides what the session does next: frame, take the head, end, read,
@@ -780,7 +822,8 @@ void ohets_srv_session_accept(ohets_srv_server *srv, int fd, const struct sockad
   s->srv = srv;
   s->queue = queue;
   s->qcap = (unsigned)cfg->max_pipeline + 1;
-  s->door_ops = &ohets_srv_door_extranet;
+  s->door_ops = ohets_srv_door_for(&cfg->listen[index]);
+  s->idle_ms = ohets_srv_listener_idle_ms(cfg, &cfg->listen[index]);
   if (s->door_ops->open(&s->door, &cfg->listen[index], cfg) != 0) {
     close(fd);
     free_session(s);

@@ -366,10 +366,29 @@ static void write_request(ohets_srv_log *lg, const ohets_srv_request_log *r,
   l_u64(&l, r->bytes_in, 1);
   l_key(&l, "bytes_out");
   l_u64(&l, r->bytes_out, 1);
+  l_puts(&l, r->core ? ",\"door\":\"core\"" : ",\"door\":\"extranet\"");
+  if (r->core) {
+    if (r->envelope != NULL) {
+      l_key(&l, "envelope");
+      l_putc(&l, '"');
+      l_puts(&l, r->envelope);
+      l_putc(&l, '"');
+    }
+    if (r->payload_id[0])
+      l_str(&l, "payload_id", r->payload_id, sizeof r->payload_id);
+    l_key(&l, "http_status");
+    l_u64(&l, (uint64_t)r->http_status, 1);
+    if (r->error_code[0])
+      l_str(&l, "error_code", r->error_code, sizeof r->error_code);
+  }
   l_key(&l, "answer");
-  l_putc(&l, '"');
-  l_puts(&l, ohets_answer_name(r->answer));
-  l_puts(&l, "\",\"aaa\":[");
+  if (r->no_answer) {
+    l_puts(&l, "null,\"aaa\":[");
+  } else {
+    l_putc(&l, '"');
+    l_puts(&l, ohets_answer_name(r->answer));
+    l_puts(&l, "\",\"aaa\":[");
+  }
   for (unsigned i = 0; i < r->n_aaa && i < OHETS_MAX_AAA; i++) {
     if (i > 0)
       l_putc(&l, ',');

@@ -37,6 +37,14 @@ typedef struct ohets_srv_request_log {
   char ack;      /* AK901 of a 999; 0 for none */
   int overloaded;
   char mbi_hash[17];
+  /* DESIGN §13: on the core door (door "core") answer may be none (null)
+   * and the envelope fields are written; extranet lines only say door. */
+  int core;
+  int no_answer;        /* 1: no X12 answer (answer null) */
+  const char *envelope; /* "soap", "mime", "wsdl"; NULL: none */
+  char payload_id[40];
+  int http_status;
+  char error_code[40];
 } ohets_srv_request_log;
 
 /* Queues a copy of r; never blocks; a full queue drops and counts it. */

@@ -83,6 +83,7 @@ struct ohets_srv_pool {
   char db_shown[512];                /* cfg->db with a URI's password masked */
   atomic_uint busy;                  /* workers running a job (metrics) */
   unsigned delay_ms;            /* test hook: sleep per job */
+  struct ohets_srv_replay *replay; /* CORE's PayloadID cache; NULL: none */
 };
 
 /* ---------------------------------------------------- partner hooks */
@@ -90,10 +91,14 @@ struct ohets_srv_pool {
 typedef struct partner_check {
   const ohets_srv_job *job;
   const ohets_srv_listen_cfg *listener;
+  const char *only; /* the core door's authenticated submitter; NULL: §4's rules */
 } partner_check;
 
 static int job_submitter_allowed(void *ctx, const char *submitter) {
   const partner_check *pc = ctx;
+  if (pc->only != NULL) /* authenticated already: the listener's list still applies */
+    return strcmp(pc->only, submitter) == 0 &&
+           ohets_srv_submitter_allowed(NULL, NULL, NULL, pc->listener, submitter);
   return ohets_srv_submitter_allowed(pc->job->partners->table,
                                      (const struct sockaddr *)&pc->job->peer, &pc->job->peer_id,
                                      pc->listener, submitter);
@@ -210,6 +215,49 @@ static void store_after_job(worker *w, uint64_t now_ms) {
   w->lookup_failed = w->lookup_ok = 0;
 }
 
+/* One job's trip through the core, as the door's respond callback. */
+typedef struct job_run {
+  worker *w;
+  ohets_srv_job *job;
+} job_run;
+
+static int job_respond(void *arg, const uint8_t *x12, size_t n, const char *submitter,
+                       ohets_buf *payload, ohets_outcome *outcome) {
+  job_run *run = arg;
+  worker *w = run->w;
+  ohets_srv_job *job = run->job;
+  const ohets_srv_config *cfg = w->pool->cfg;
+  ohets_lookup lookup = {worker_beneficiary, worker_amounts, w};
+  partner_check pc = {job, &cfg->listen[job->listener], submitter};
+  ohets_partners partners = {job_submitter_allowed, job_npi_linked, &pc};
+  ohets_request_ctx ctx;
+  memset(&ctx, 0, sizeof ctx);
+  ctx.lookup = &lookup;
+  ctx.partners = &partners;
+  ohets_srv_now(cfg, &ctx.now);
+  ctx.control_number = next_control(w->pool);
+  ctx.overloaded = job->overloaded;
+
+  payload->len = 0;
+  int rc = ohets_respond(x12, n, &ctx, payload, outcome);
+  if (rc != 0 && !ctx.overloaded) {
+    /* Out of memory or room: the small overloaded answer may still fit. */
+    ctx.overloaded = job->overloaded = 1;
+    ohets_buf_reset(payload);
+    rc = ohets_respond(x12, n, &ctx, payload, outcome);
+  }
+  if (w->lookup_failed && rc == 0 && !ctx.overloaded) {
+    /* The store failed part-way (a record found, its amounts not): the
+     * answer is AAA 42, never a 271 with part of the benefits. */
+    ctx.overloaded = 1;
+    ohets_buf_reset(payload);
+    rc = ohets_respond(x12, n, &ctx, payload, outcome);
+  }
+  if (w->lookup_failed)
+    job->overloaded = 1; /* answered AAA 42 for the store */
+  return rc;
+}
+
 static void run_job(worker *w, ohets_srv_job *job) {
   ohets_srv_pool *pool = w->pool;
   const ohets_srv_config *cfg = pool->cfg;
@@ -217,6 +265,7 @@ static void run_job(worker *w, ohets_srv_job *job) {
   if (job->answer.data == NULL)
     ohets_buf_init(&job->answer, ANSWER_MAX);
   job->answer.len = 0; /* a reused job brings its buffer */
+  memset(&job->door_log, 0, sizeof job->door_log);
   uint64_t now_ms = job->t_start / 1000000u;
   store_before_job(w, now_ms);
   uint64_t waited_ms = (job->t_start - job->t_enqueue) / 1000000u;
@@ -231,48 +280,35 @@ static void run_job(worker *w, ohets_srv_job *job) {
   }
 #endif
 
-  ohets_lookup lookup = {worker_beneficiary, worker_amounts, w};
-  partner_check pc = {job, &cfg->listen[job->listener]};
-  ohets_partners partners = {job_submitter_allowed, job_npi_linked, &pc};
-  ohets_request_ctx ctx;
-  memset(&ctx, 0, sizeof ctx);
-  ctx.lookup = &lookup;
-  ctx.partners = &partners;
-  ohets_srv_now(cfg, &ctx.now);
-  ctx.control_number = next_control(pool);
-  ctx.overloaded = job->overloaded;
-
-  ohets_buf payload = w->payload; /* this thread's, reused per job */
-  if (payload.data == NULL)
-    ohets_buf_init(&payload, ANSWER_MAX);
-  payload.len = 0;
-  int rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
-  if (rc != 0 && !ctx.overloaded) {
-    /* Out of memory or room: the small overloaded answer may still fit. */
-    ctx.overloaded = job->overloaded = 1;
-    ohets_buf_reset(&payload);
-    rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
-  }
-  if (w->lookup_failed && rc == 0 && !ctx.overloaded) {
-    /* The store failed part-way (a record found, its amounts not): the
-     * answer is AAA 42, never a 271 with part of the benefits. */
-    ctx.overloaded = 1;
-    ohets_buf_reset(&payload);
-    rc = ohets_respond(job->req, job->req_len, &ctx, &payload, &job->outcome);
-  }
-  if (w->lookup_failed)
-    job->overloaded = 1; /* answered AAA 42 for the store */
+  if (w->payload.data == NULL) /* this thread's, reused per job */
+    ohets_buf_init(&w->payload, ANSWER_MAX);
+  w->payload.len = 0;
+  job_run run = {w, job};
+  ohets_srv_door_work work = {
+      .req = job->req,
+      .req_len = job->req_len,
+      .raw = job->raw,
+      .peer_id = &job->peer_id,
+      .partners = job->partners->table,
+      .listener = &cfg->listen[job->listener],
+      .cfg = cfg,
+      .replay = pool->replay,
+      .respond = job_respond,
+      .respond_ctx = &run,
+      .scratch = &w->payload,
+      .answer = &job->answer,
+      .outcome = &job->outcome,
+      .log = &job->door_log,
+  };
+  int rc = job->serve(&work);
   store_after_job(w, now_ms);
-  if (rc == 0) {
+  if (rc == 0)
     mbi_hash(cfg, job->outcome.mbi, job->mbi_hash);
-    rc = job->encode(job->raw, payload.data, payload.len, &job->answer);
-  }
   /* The MBI stays in this thread: the loop gets its keyed hash at most. */
   memset(job->outcome.mbi, 0, sizeof job->outcome.mbi);
-  if (payload.data != NULL)
-    memset(payload.data, 0, payload.len);
-  payload.len = 0;
-  w->payload = payload;
+  if (w->payload.data != NULL)
+    memset(w->payload.data, 0, w->payload.len);
+  w->payload.len = 0;
   job->rc = rc;
   job->t_done = uv_hrtime();
 }
@@ -528,6 +564,10 @@ void ohets_srv_pool_free(ohets_srv_pool *pool) {
   }
   free(pool->workers);
   free(pool);
+}
+
+void ohets_srv_pool_set_replay(ohets_srv_pool *pool, struct ohets_srv_replay *replay) {
+  pool->replay = replay;
 }
 
 int ohets_srv_pool_store_ok(const ohets_srv_pool *pool) {
