@@ -57,8 +57,8 @@ TESTS += tests/unit/test_config
 tests_unit_test_config_SOURCES = tests/unit/test_config.c src/server/config.c \
 	src/server/config.h
 tests_unit_test_config_CFLAGS = $(OPENHETSD_CFLAGS) $(CHECK_CFLAGS)
-tests_unit_test_config_LDADD = libohstore.a libopenhets.a $(JANSSON_LIBS) $(SQLITE_LIBS) $(PQ_LIBS) \
-	$(CHECK_LIBS)
+tests_unit_test_config_LDADD = libohstore.a libohcaqh.a libopenhets.a $(JANSSON_LIBS) \
+	$(SQLITE_LIBS) $(PQ_LIBS) $(CRYPTO_LIBS) $(CHECK_LIBS)
 
 # The PROXY protocol header parser (pure).
 check_PROGRAMS += tests/unit/test_proxy

@@ -66,6 +66,45 @@ static ohets_srv_request_log sample(void) {
   return r;
 }
 
+/* DESIGN §13: a core door's line adds its envelope fields after door, and
+ * an envelope error has no X12 answer (answer null, no error code of
+ * the Extranet's). */
+START_TEST(test_request_line_core_fields) {
+  ohets_srv_log *lg = NULL;
+  char err[256];
+  ck_assert_int_eq(ohets_srv_log_open(&lg, path, 16, err, sizeof err), 0);
+  ohets_srv_request_log r = sample();
+  r.core = 1;
+  r.no_answer = 1;
+  r.envelope = "mime";
+  snprintf(r.payload_id, sizeof r.payload_id, "f81d4fae-7dec-11d0-a765-00a0c91e6bf6");
+  r.http_status = 403;
+  snprintf(r.error_code, sizeof r.error_code, "UnAuthorized");
+  ohets_srv_log_request(lg, &r);
+  ohets_srv_log_close(lg);
+
+  json_t *lines = read_lines();
+  ck_assert_uint_eq(json_array_size(lines), 1);
+  json_t *o = json_array_get(lines, 0);
+  static const char *const keys[] = {"ts", "event", "session", "seq", "submitter", "isa13",
+                                     "st02", "bytes_in", "bytes_out", "door", "envelope",
+                                     "payload_id", "http_status", "error_code", "answer",
+                                     "aaa", "queue_ms", "work_ms", "total_ms"};
+  size_t k = 0;
+  for (void *it = json_object_iter(o); it != NULL; it = json_object_iter_next(o, it), k++) {
+    ck_assert_uint_lt(k, sizeof keys / sizeof keys[0]);
+    ck_assert_str_eq(json_object_iter_key(it), keys[k]);
+  }
+  ck_assert_uint_eq(k, sizeof keys / sizeof keys[0]);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "door")), "core");
+  ck_assert_str_eq(json_string_value(json_object_get(o, "envelope")), "mime");
+  ck_assert_int_eq(json_integer_value(json_object_get(o, "http_status")), 403);
+  ck_assert_str_eq(json_string_value(json_object_get(o, "error_code")), "UnAuthorized");
+  ck_assert(json_is_null(json_object_get(o, "answer")));
+  json_decref(lines);
+}
+END_TEST
+
 START_TEST(test_request_line_fields_in_order) {
   ohets_srv_log *lg = NULL;
   char err[256];
@@ -79,7 +118,7 @@ START_TEST(test_request_line_fields_in_order) {
   json_t *o = json_array_get(lines, 0);
   static const char *const keys[] = {"ts", "event", "session", "seq", "submitter",
                                      "isa13", "st02", "bytes_in", "bytes_out",
-                                     "answer", "aaa", "queue_ms", "work_ms",
+                                     "door", "answer", "aaa", "queue_ms", "work_ms",
                                      "total_ms"};
   size_t k = 0;
   for (void *it = json_object_iter(o); it != NULL; it = json_object_iter_next(o, it), k++) {
@@ -94,6 +133,7 @@ START_TEST(test_request_line_fields_in_order) {
                    "SUB\"\\\x01\xc3\xa9");
   ck_assert(json_is_null(json_object_get(o, "st02")));
   ck_assert_str_eq(json_string_value(json_object_get(o, "answer")), "271");
+  ck_assert_str_eq(json_string_value(json_object_get(o, "door")), "extranet");
   json_t *aaa = json_object_get(o, "aaa");
   ck_assert_uint_eq(json_array_size(aaa), 2);
   ck_assert_str_eq(json_string_value(json_array_get(aaa, 1)), "75");
@@ -520,6 +560,7 @@ static Suite *slog_suite(void) {
   TCase *t = tcase_create("request lines");
   tcase_add_checked_fixture(t, setup, teardown);
   tcase_add_test(t, test_request_line_fields_in_order);
+  tcase_add_test(t, test_request_line_core_fields);
   tcase_add_test(t, test_request_line_optional_fields);
   tcase_add_test(t, test_full_queue_drops_and_counts);
   tcase_add_test(t, test_timestamp_form);
