@@ -128,9 +128,12 @@ static int datetime_ok(const char *p, size_t n) {
   if (!digits(p, 4, &y) || !digits(p + 5, 2, &mo) || !digits(p + 8, 2, &d) ||
       !digits(p + 11, 2, &h) || !digits(p + 14, 2, &mi) || !digits(p + 17, 2, &s))
     return 0;
-  ohets_date date = {(int)y, (int)mo, (int)d};
-  if (y == 0 || !ohets_date_valid(date) || h > 24 || mi > 59 || s > 59 ||
-      (h == 24 && (mi != 0 || s != 0)))
+  /* Any year from 0001 (ohets_date_valid's floor of 1800 is X12's, not
+   * XML Schema's); Gregorian leap years. */
+  static const unsigned mdays[12] = {31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  int leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (y == 0 || mo < 1 || mo > 12 || d < 1 || d > mdays[mo - 1] || (mo == 2 && d == 29 && !leap) ||
+      h > 24 || mi > 59 || s > 59 || (h == 24 && (mi != 0 || s != 0)))
     return 0;
   size_t i = 19;
   if (i < n && p[i] == '.') {
@@ -139,6 +142,10 @@ static int datetime_ok(const char *p, size_t n) {
       i++;
     if (i == start)
       return 0;
+    /* 24:00:00 is the end of the day: no later fraction of it. */
+    for (size_t k = start; h == 24 && k < i; k++)
+      if (p[k] != '0')
+        return 0;
   }
   if (i == n)
     return 1;

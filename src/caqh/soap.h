@@ -9,7 +9,8 @@
 #include "caqh/envelope.h"
 
 /* Once per process, before threads: libxml2's init, and the envelope's
- * XSD (data/CORERule2.2.0.xsd, compiled into the program) parsed. */
+ * XSD (src/caqh/CORERule2.2.0.xsd, compiled into the program) parsed.
+ * Returns 0 or a negative errno. */
 int ohets_caqh_soap_init(void);
 void ohets_caqh_soap_cleanup(void);
 
@@ -33,7 +34,10 @@ typedef enum ohets_caqh_soap_status {
  * field is OK here (ohets_caqh_check_request then says <Field>Required).
  * A wsse:Security header's UsernameToken (Username, Password of type
  * PasswordText or no type) fills e->username / e->password.  A response
- * that is a SOAP Fault: FAULT with err holding the fault's reason. */
+ * that is a SOAP Fault: FAULT with err holding the fault's reason.  e must
+ * be initialised (ohets_caqh_envelope_init); it is cleared first, and left
+ * empty on FAULT.  err never holds a field's value.  Safe from several
+ * threads at once after ohets_caqh_soap_init. */
 ohets_caqh_soap_status ohets_caqh_soap_read(const uint8_t *body, size_t n, int response,
                                             ohets_caqh_envelope *e, char *err, size_t errsz);
 
@@ -41,7 +45,8 @@ ohets_caqh_soap_status ohets_caqh_soap_read(const uint8_t *body, size_t n, int r
  * (response = 0: the eight request fields; with a wsse:Security
  * UsernameToken when e->username is set) or COREEnvelopeRealTimeResponse
  * (1: all present fields).  Payload is written as a CDATA section (split
- * where it holds "]]>"), other values as escaped text. */
+ * where it holds "]]>", a CR between sections as &#13;), other values as
+ * escaped text.  -EINVAL when a value is not UTF-8 text XML can hold. */
 int ohets_caqh_soap_write(ohets_buf *out, const ohets_caqh_envelope *e, int response);
 
 /* A SOAP 1.2 Fault: Code env:Sender (sender = 1) or env:Receiver, Reason
