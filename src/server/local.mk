@@ -66,3 +66,12 @@ TESTS += tests/unit/test_proxy
 tests_unit_test_proxy_SOURCES = tests/unit/test_proxy.c src/server/proxy.c src/server/proxy.h
 tests_unit_test_proxy_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_proxy_LDADD = $(CHECK_LIBS)
+
+# CORE's PayloadID cache on its own (threads included: scripts/test runs it
+# under ThreadSanitizer too).
+check_PROGRAMS += tests/unit/test_replay
+TESTS += tests/unit/test_replay
+tests_unit_test_replay_SOURCES = tests/unit/test_replay.c src/server/replay.c \
+	src/server/replay.h
+tests_unit_test_replay_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_replay_LDADD = libohcaqh.a libopenhets.a $(CHECK_LIBS)
