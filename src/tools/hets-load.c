@@ -14,6 +14,15 @@
  * of our own).  --new-conn opens a connection (and makes a handshake) for
  * every request.
  *
+ * --core soap|mime --url https://... speaks the CAQH CORE door (DESIGN §13)
+ * instead: every request an HTTP POST of a SOAP or MIME envelope, over TLS,
+ * in order on keep-alive connections.  The envelopes are built before the
+ * run; each send writes a fresh PayloadID and TimeStamp into a copy
+ * (core_client.c says where they sit).  Answers are read with the CORE
+ * library's HTTP reader and counted by the X12 payload inside; envelope
+ * and HTTP errors count as errors and, by ErrorCode or HTTP status, in
+ * core_errors.
+ *
  * --report FILE.html writes one self-contained page after the run (the
  * charts, the settings, the --json summary: load_report.c); the only cost
  * during the run is one increment per answer, in its second's bin.
@@ -44,8 +53,10 @@
 #include <uv.h>
 
 #include "common/common.h"
+#include "caqh/soap.h"
 #include "openhets/openhets.h"
 #include "tls/tls.h"
+#include "tools/core_client.h"
 #include "tools/load_hist.h"
 #include "tools/load_report.h"
 #include "tools/load_req.h"
@@ -64,6 +75,7 @@
  * (DESIGN §3, 5 s), not a fault: reconnect at the next send, count nothing. */
 #define IDLE_CLOSE_NS 4500000000ull
 #define NS 1000000000ull
+#define CORE_ERROR_KEYS 32 /* distinct core_errors keys kept per thread */
 
 /* ---------------------------------------------------------------- settings */
 
@@ -93,6 +105,12 @@ typedef struct load_cfg {
   int new_conn;                /* --new-conn: a connection per request */
   ohets_tls_ctx *tls_ctx;      /* --tls: shared by every thread */
   const char *report;          /* --report FILE.html, or NULL */
+  int host_given, port_given;  /* -H, -p (not with --url) */
+  ohets_core_kind core;        /* --core soap|mime; 0: the Extranet socket */
+  const char *url;             /* --url */
+  ohets_core_url core_url;     /* --url parsed */
+  const char *user, *password; /* --user; the password from OPENHETS_PASSWORD */
+  ohets_core_stamp *stamps;    /* --core: where each request's PayloadID and TimeStamp sit */
   int argc;                    /* the command line, for the report */
   char **argv;
 } load_cfg;
@@ -141,6 +159,10 @@ typedef struct conn {
   ohets_frame_decoder dec;
   uint8_t *pend; /* an answer's bytes read so far */
   size_t pend_len, pend_cap;
+  ohets_caqh_http_reader *http; /* --core: this connection's response reader */
+  uint8_t *stamped;             /* --core: the current request, freshly stamped */
+  size_t stamped_cap;
+  char payload_id[OHETS_CORE_UUID_LEN + 1]; /* --core: the current request's */
 } conn;
 
 typedef struct run_state {
@@ -181,6 +203,14 @@ typedef struct worker {
   ohets_load_hist *hs_hist;
   uint64_t handshakes, resumed, tls_failures;
   char tls_error[256];
+  /* --core: errors by ErrorCode or "http_NNN" (a full table counts the
+   * rest under "other"); answers that could not be read, the first
+   * reason. */
+  char core_key[CORE_ERROR_KEYS][48];
+  uint64_t core_n[CORE_ERROR_KEYS];
+  unsigned n_core_keys;
+  uint64_t core_unreadable;
+  char core_error[256];
   uint8_t rbuf[READ_CHUNK];
   uint8_t pbuf[READ_CHUNK]; /* --tls: plaintext out of the engine */
 } worker;
@@ -215,6 +245,8 @@ static void on_closed(uv_handle_t *h) {
   c->in_flight = 0;
   ohets_tls_free(c->tls); /* after the socket: uv_write callbacks have run */
   c->tls = NULL;
+  ohets_caqh_http_reader_free(c->http); /* the next connection reads afresh */
+  c->http = NULL;
   w->closing--;
   if (!w->running || w->finished)
     return;
@@ -373,11 +405,40 @@ static void on_write(uv_write_t *req, int status) {
   }
 }
 
+/* --core: the current request copied into c->stamped with a fresh PayloadID
+ * and TimeStamp (each send is a new request to CORE).  0, or -1 after the
+ * request failed and c was closed. */
+static int core_stamp(conn *c) {
+  const ohets_load_reqs *reqs = c->w->run->reqs;
+  if (c->stamped_cap < c->cur->len) {
+    uint8_t *q = realloc(c->stamped, c->cur->len);
+    if (q == NULL) {
+      write_failed(c);
+      return -1;
+    }
+    c->stamped = q;
+    c->stamped_cap = c->cur->len;
+  }
+  memcpy(c->stamped, c->cur->bytes, c->cur->len);
+  if (ohets_core_restamp(c->stamped, &c->w->run->cfg->stamps[c->cur - reqs->items],
+                         c->payload_id) != 0) {
+    write_failed(c);
+    return -1;
+  }
+  return 0;
+}
+
 static void write_current(conn *c) {
+  const uint8_t *bytes = c->cur->bytes;
+  if (c->w->run->cfg->core) {
+    if (core_stamp(c) != 0)
+      return;
+    bytes = c->stamped;
+  }
   if (c->tls != NULL) {
     /* Encrypted into the engine's output (the one copy TLS needs), sent
      * from there. */
-    int rc = ohets_tls_write(c->tls, c->cur->bytes, c->cur->len);
+    int rc = ohets_tls_write(c->tls, bytes, c->cur->len);
     if (rc != 0) {
       const char *why = ohets_tls_error(c->tls);
       tls_fail(c, why[0] ? why : strerror(-rc));
@@ -386,7 +447,7 @@ static void write_current(conn *c) {
     (void)tls_flush(c);
     return;
   }
-  uv_buf_t buf = uv_buf_init((char *)c->cur->bytes, (unsigned)c->cur->len);
+  uv_buf_t buf = uv_buf_init((char *)(uintptr_t)bytes, (unsigned)c->cur->len);
   int n = uv_try_write((uv_stream_t *)&c->tcp, &buf, 1);
   if (n == (int)c->cur->len) {
     c->last_ns = uv_hrtime();
@@ -438,8 +499,28 @@ static int hets_closing_code(const ohets_load_answer *a) {
           strcmp(a->hets_code, "HTS00003") == 0);
 }
 
-/* One whole answer arrived.  0 to keep reading, -1 when c was closed. */
-static int on_answer(conn *c, const uint8_t *payload, size_t len) {
+/* --core: one more error under key. */
+static void core_error_add(worker *w, const char *key) {
+  unsigned i = 0;
+  while (i < w->n_core_keys && strcmp(w->core_key[i], key) != 0)
+    i++;
+  if (i == w->n_core_keys) {
+    if (i == CORE_ERROR_KEYS)
+      i--; /* the last slot is "other" once the table is full */
+    else
+      w->n_core_keys++;
+    snprintf(w->core_key[i], sizeof w->core_key[i], "%s",
+             i == CORE_ERROR_KEYS - 1 ? "other" : key);
+  }
+  w->core_n[i]++;
+}
+
+/* One whole answer arrived: its payload, or with --core, core_error (the
+ * key of an envelope or HTTP error; payload NULL).  server_closes: the
+ * server said it closes after it.  0 to keep reading, -1 when c was
+ * closed. */
+static int on_answer(conn *c, const uint8_t *payload, size_t len, const char *core_error,
+                     int server_closes) {
   worker *w = c->w;
   uint64_t now = uv_hrtime();
   ohets_load_answer a;
@@ -453,7 +534,11 @@ static int on_answer(conn *c, const uint8_t *payload, size_t len) {
     from = c->due_ns; /* behind schedule: the wait counts */
   c->outstanding = 0;
   w->outstanding--;
-  if (ohets_load_classify(payload, len, &a) != 0) {
+  int closes = server_closes;
+  if (core_error != NULL) {
+    count(&w->errors);
+    core_error_add(w, core_error);
+  } else if (ohets_load_classify(payload, len, &a) != 0) {
     count(&w->errors);
   } else {
     ohets_load_hist_record(w->hist, now - from);
@@ -465,14 +550,15 @@ static int on_answer(conn *c, const uint8_t *payload, size_t len) {
       if (slot >= 0)
         w->aaa[slot]++;
     }
-    if (hets_closing_code(&a)) {
-      c->expect_close = 1; /* the server closes after these: start afresh */
-      close_conn(c, now);
-      if (open_loop(w))
-        open_arm(c);
-      check_finish(w);
-      return -1;
-    }
+    closes |= hets_closing_code(&a);
+  }
+  if (closes) {
+    c->expect_close = 1; /* the server closes after these: start afresh */
+    close_conn(c, now);
+    if (open_loop(w))
+      open_arm(c);
+    check_finish(w);
+    return -1;
   }
   if (w->run->cfg->new_conn) {
     /* The next request goes on a connection of its own (its latency
@@ -536,13 +622,92 @@ static void on_eof_or_error(conn *c, ssize_t nread) {
   check_finish(w);
 }
 
+/* A bad wrapper, an unreadable or oversized answer from the server: the
+ * request lost, the socket closed.  Returns -1 (c was closed). */
+static int protocol_failure(conn *c) {
+  worker *w = c->w;
+  if (c->outstanding)
+    fail_request(c);
+  else
+    count(&w->errors);
+  close_conn(c, uv_hrtime());
+  if (open_loop(w))
+    open_arm(c);
+  check_finish(w);
+  return -1;
+}
+
+/* --core: an answer that is not what the door should send; the first
+ * reason is said at the end. */
+static int core_unreadable(conn *c, const char *why) {
+  worker *w = c->w;
+  w->core_unreadable++;
+  if (w->core_error[0] == '\0')
+    snprintf(w->core_error, sizeof w->core_error, "%s", why);
+  return protocol_failure(c);
+}
+
+/* --core: one whole HTTP response. */
+static int on_core_answer(conn *c, const ohets_caqh_http_msg *msg) {
+  const load_cfg *cfg = c->w->run->cfg;
+  ohets_core_result r;
+  char err[200];
+  int rc;
+  ohets_core_result_init(&r);
+  if (!c->outstanding) {
+    rc = on_answer(c, NULL, 0, NULL, 0); /* unasked: counted and closed there */
+  } else if (ohets_core_read_response(cfg->core, msg, c->payload_id, &r, err, sizeof err) != 0) {
+    rc = core_unreadable(c, err);
+  } else if (r.ok) {
+    size_t n = 0;
+    const char *p = ohets_caqh_envelope_trimmed(&r.env, OHETS_CAQH_PAYLOAD, &n);
+    rc = on_answer(c, (const uint8_t *)p, n, NULL, !msg->keep_alive);
+  } else {
+    ohets_core_error_key(&r, err, sizeof err);
+    rc = on_answer(c, NULL, 0, err, !msg->keep_alive);
+  }
+  ohets_core_result_clear(&r);
+  return rc;
+}
+
+/* --core: plaintext appended to c->pend, where the HTTP reader looks for
+ * whole responses.  0, or -1 when c was closed. */
+static int take_http(conn *c, const uint8_t *buf, size_t n) {
+  if (pend_append(c, buf, n) != 0)
+    return core_unreadable(c, "an answer larger than 1 MiB");
+  for (;;) {
+    ohets_caqh_http_msg msg;
+    size_t consumed = 0;
+    memset(&msg, 0, sizeof msg);
+    ohets_caqh_http_status st =
+        ohets_caqh_http_reader_next(c->http, c->pend, c->pend_len, &consumed, &msg);
+    if (st == OHETS_CAQH_HTTP_NEED_MORE)
+      return 0;
+    if (st == OHETS_CAQH_HTTP_ERROR) {
+      char why[200];
+      snprintf(why, sizeof why, "the answer is not HTTP/1.1: %s", msg.error);
+      ohets_caqh_http_msg_clear(&msg);
+      return core_unreadable(c, why);
+    }
+    memmove(c->pend, c->pend + consumed, c->pend_len - consumed);
+    c->pend_len -= consumed;
+    int rc = on_core_answer(c, &msg);
+    ohets_caqh_http_msg_clear(&msg);
+    if (rc != 0)
+      return -1;
+    if (c->pend_len == 0)
+      return 0;
+  }
+}
+
 /* Plaintext in buf (the thread's read buffer, or what the engine
  * decrypted): whole answers are handled straight from it, a partial one is
  * kept in c->pend.  0, or -1 when c was closed. */
 static int take_plain(conn *c, const uint8_t *buf, size_t n) {
-  worker *w = c->w;
   const uint8_t *data;
   size_t len, off = 0;
+  if (c->http != NULL)
+    return take_http(c, buf, n);
   if (c->pend_len == 0) {
     data = buf; /* the common case: whole answers straight from the read */
     len = n;
@@ -559,7 +724,7 @@ static int take_plain(conn *c, const uint8_t *buf, size_t n) {
       break;
     if (st == OHETS_FRAME_ERROR)
       goto protocol_error;
-    if (on_answer(c, data + off + fr.payload_off, fr.payload_len) != 0)
+    if (on_answer(c, data + off + fr.payload_off, fr.payload_len, NULL, 0) != 0)
       return -1;
     off += fr.frame_len;
   }
@@ -573,16 +738,7 @@ static int take_plain(conn *c, const uint8_t *buf, size_t n) {
   return 0;
 
 protocol_error:
-  /* A bad wrapper or an oversized answer from the server. */
-  if (c->outstanding)
-    fail_request(c);
-  else
-    count(&w->errors);
-  close_conn(c, uv_hrtime());
-  if (open_loop(w))
-    open_arm(c);
-  check_finish(w);
-  return -1;
+  return protocol_failure(c);
 }
 
 static void conn_ready(conn *c);
@@ -725,7 +881,9 @@ static void on_connect(uv_connect_t *req, int status) {
   ohets_frame_decoder_init(&c->dec,
                            w->run->cfg->unwrapped ? OHETS_FRAMING_AUTO : OHETS_FRAMING_HETS,
                            MAX_ANSWER_BYTES);
-  if (uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
+  if ((w->run->cfg->core &&
+       ohets_caqh_http_reader_new(&c->http, 1, MAX_ANSWER_BYTES) != 0) ||
+      uv_read_start((uv_stream_t *)&c->tcp, on_alloc, on_read) != 0) {
     if (c->outstanding)
       fail_request(c);
     close_conn(c, uv_hrtime() + RECONNECT_BACKOFF_NS);
@@ -1150,6 +1308,8 @@ typedef struct totals {
   uint64_t lat[5]; /* p50, p90, p99, p99.9, max in us */
   uint64_t handshakes, resumed, tls_failures; /* --tls */
   uint64_t hs_lat[2];                         /* handshake p50, p99 in us */
+  json_t *core_errors;                        /* --core: {key: count} */
+  uint64_t core_unreadable;
 } totals;
 
 static void sum_totals(worker *ws, unsigned n, double seconds, const ohets_load_hist *h,
@@ -1174,7 +1334,21 @@ static void sum_totals(worker *ws, unsigned n, double seconds, const ohets_load_
     t->handshakes += ws[i].handshakes;
     t->resumed += ws[i].resumed;
     t->tls_failures += ws[i].tls_failures;
+    t->core_unreadable += ws[i].core_unreadable;
   }
+}
+
+/* --core: the threads' error tables in one object. */
+static json_t *sum_core_errors(const worker *ws, unsigned n) {
+  json_t *o = json_object();
+  for (unsigned i = 0; i < n; i++)
+    for (unsigned k = 0; k < ws[i].n_core_keys; k++) {
+      json_t *v = json_object_get(o, ws[i].core_key[k]);
+      json_int_t prev = v ? json_integer_value(v) : 0;
+      json_object_set_new(o, ws[i].core_key[k],
+                          json_integer(prev + (json_int_t)ws[i].core_n[k]));
+    }
+  return o;
 }
 
 /* --tls: the handshake percentiles over every thread. */
@@ -1227,6 +1401,8 @@ static json_t *summary_json(const load_cfg *cfg, const totals *t) {
   }
   if (cfg->new_conn)
     json_object_set_new(o, "new_conn", json_true());
+  if (cfg->core)
+    json_object_set(o, "core_errors", t->core_errors ? t->core_errors : json_object());
   return o;
 }
 
@@ -1238,8 +1414,11 @@ static void report_json(const json_t *o) {
 
 /* The summary in lines of text. */
 static void report_text(const load_cfg *cfg, const totals *t) {
-  printf("%s:%u  %u connections  %s%s%s  %.3f s\n", cfg->host, cfg->port, cfg->conns,
+  printf("%s:%u  %u connections  %s%s%s%s  %.3f s\n", cfg->host, cfg->port, cfg->conns,
          cfg->rate > 0 ? "open loop" : "closed loop", cfg->tls ? "  TLS" : "",
+         cfg->core == OHETS_CORE_SOAP   ? "  CORE SOAP"
+         : cfg->core == OHETS_CORE_MIME ? "  CORE MIME"
+                                        : "",
          cfg->new_conn ? "  new connection per request" : "", t->seconds);
   if (cfg->rate > 0)
     printf("target     %.1f requests/s\n", cfg->rate);
@@ -1263,6 +1442,14 @@ static void report_text(const load_cfg *cfg, const totals *t) {
   printf("%s\n", any ? "" : " none");
   printf("errors     %llu  unexpected closes %llu\n", (unsigned long long)t->errors,
          (unsigned long long)t->closes);
+  if (cfg->core) {
+    const char *key;
+    json_t *v;
+    printf("core errors");
+    json_object_foreach(t->core_errors, key, v)
+      printf(" %s %lld", key, (long long)json_integer_value(v));
+    printf("%s\n", json_object_size(t->core_errors) ? "" : " none");
+  }
   if (cfg->tls) {
     printf("tls        handshakes %llu  p50 %llu us  p99 %llu us", (unsigned long long)t->handshakes,
            (unsigned long long)t->hs_lat[0], (unsigned long long)t->hs_lat[1]);
@@ -1285,13 +1472,30 @@ static void report_tls_failures(const load_cfg *cfg, const worker *ws, unsigned 
            (unsigned long long)t->tls_failures, t->tls_failures == 1 ? "" : "s", first);
 }
 
-/* The summary on stdout (and stderr's TLS line), from t, which it fills. */
+/* --core: one stderr line when answers could not be read, with the first
+ * reason (the summary counts them among the errors). */
+static void report_core_failures(const load_cfg *cfg, const worker *ws, unsigned n,
+                                 const totals *t) {
+  if (t->core_unreadable == 0)
+    return;
+  const char *first = "";
+  for (unsigned i = 0; i < n && first[0] == '\0'; i++)
+    first = ws[i].core_error;
+  err_line("core %s:%u: %llu answer%s could not be read; the first: %s", cfg->host, cfg->port,
+           (unsigned long long)t->core_unreadable, t->core_unreadable == 1 ? "" : "s", first);
+}
+
+/* The summary on stdout (and stderr's TLS and CORE lines), from t, which
+ * it fills. */
 static void report(const load_cfg *cfg, worker *ws, unsigned n, double seconds,
                    const ohets_load_hist *h, totals *t) {
   sum_totals(ws, n, seconds, h, t);
   if (cfg->tls)
     sum_handshakes(ws, n, t);
+  if (cfg->core)
+    t->core_errors = sum_core_errors(ws, n);
   report_tls_failures(cfg, ws, n, t);
+  report_core_failures(cfg, ws, n, t);
   if (cfg->json) {
     json_t *o = summary_json(cfg, t);
     report_json(o);
@@ -1389,6 +1593,9 @@ static void usage(FILE *f) {
           "                 [--submitter ID] [--npi NPI] [--unwrapped] [--timeout SECONDS]\n"
           "                 [--json] [--report FILE.html] [--idle-check] [--new-conn]\n"
           "                 [--tls [--cert FILE --key FILE] [--ca FILE] [--resume]] [FILES...]\n"
+          "       " PROG " --core soap|mime --url https://HOST:PORT/PATH [--cert FILE --key FILE]\n"
+          "                 [--ca FILE] [--user NAME] [the options above but -H, -p, --tls,\n"
+          "                 --unwrapped, --idle-check] [FILES...]\n"
           "Load-tests a HETS 270/271 socket server.  Requests come from FILES (one\n"
           "interchange each, sent round-robin) or are drawn from the store at --db.\n"
           "  -H HOST            server (default 127.0.0.1)\n"
@@ -1415,6 +1622,14 @@ static void usage(FILE *f) {
           "  --ca FILE          verify the server against this CA and -H (without it the\n"
           "                     server is NOT verified)\n"
           "  --resume           offer the last session ticket (resumed handshakes)\n"
+          "  --core soap|mime   each request a SOAP 1.2 or multipart/form-data envelope\n"
+          "                     POSTed to a CAQH CORE door (HTTPS, keep-alive, in order);\n"
+          "                     --json adds core_errors {ErrorCode or http_NNN: count}\n"
+          "  --url https://HOST:PORT/PATH   the door (TLS always: --cert, --key, --ca,\n"
+          "                     --resume as with --tls)\n"
+          "  --user NAME        --core: a UsernameToken (SOAP) or UserName/Password parts\n"
+          "                     (MIME); the password from the environment variable\n"
+          "                     " OHETS_CORE_PASSWORD_ENV "\n"
           "  --help, --version\n");
 }
 
@@ -1507,7 +1722,7 @@ static int raise_nofile(unsigned conns) {
 
 enum { O_RATE = 256, O_THREADS, O_DB, O_MIX, O_SUBMITTER, O_NPI, O_UNWRAPPED, O_JSON,
        O_IDLE, O_TIMEOUT, O_NEW_CONN, O_TLS, O_CERT, O_KEY, O_CA, O_RESUME, O_REPORT, O_HELP,
-       O_VERSION };
+       O_VERSION, O_CORE, O_URL, O_USER };
 static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RATE},
                                           {"threads", required_argument, NULL, O_THREADS},
                                           {"db", required_argument, NULL, O_DB},
@@ -1525,6 +1740,9 @@ static const struct option long_opts[] = {{"rate", required_argument, NULL, O_RA
                                           {"ca", required_argument, NULL, O_CA},
                                           {"resume", no_argument, NULL, O_RESUME},
                                           {"report", required_argument, NULL, O_REPORT},
+                                          {"core", required_argument, NULL, O_CORE},
+                                          {"url", required_argument, NULL, O_URL},
+                                          {"user", required_argument, NULL, O_USER},
                                           {"help", no_argument, NULL, O_HELP},
                                           {"version", no_argument, NULL, O_VERSION},
                                           {NULL, 0, NULL, 0}};
@@ -1572,12 +1790,19 @@ static int take_shape_option(int c, load_cfg *cfg) {
 static int take_option(int c, char **argv, load_cfg *cfg) {
   unsigned long long v;
   switch (c) {
-  case 'H': cfg->host = optarg; break;
+  case 'H': cfg->host = optarg; cfg->host_given = 1; break;
   case 'p':
     if (parse_uint(optarg, 65535, &v) != 0 || v == 0)
       return usage_line("-p: want a port 1..65535");
     cfg->port = (unsigned)v;
+    cfg->port_given = 1;
     break;
+  case O_CORE:
+    if (ohets_core_kind_parse(optarg, &cfg->core) != 0)
+      return usage_line("--core: want soap or mime");
+    break;
+  case O_URL: cfg->url = optarg; break;
+  case O_USER: cfg->user = optarg; break;
   case O_DB: cfg->db = optarg; break;
   case O_MIX:
     if (parse_mix(optarg, cfg->mix) != 0)
@@ -1620,6 +1845,40 @@ static int take_option(int c, char **argv, load_cfg *cfg) {
   return 0;
 }
 
+/* --core, --url and --user together; the server from the URL, TLS always.
+ * 0 or EXIT_USAGE. */
+static int settle_core(load_cfg *cfg) {
+  char err[160];
+  if (!cfg->core && cfg->url == NULL) {
+    if (cfg->user != NULL)
+      return usage_line("--user goes with --core");
+    return 0;
+  }
+  if (!cfg->core)
+    return usage_line("--url goes with --core soap|mime");
+  if (cfg->url == NULL)
+    return usage_line("--core needs --url https://HOST:PORT/PATH");
+  if (cfg->host_given || cfg->port_given)
+    return usage_line("--url names the server: not with -H or -p");
+  if (cfg->unwrapped || cfg->idle_check)
+    return usage_line("%s is for the Extranet socket, not --core",
+                      cfg->unwrapped ? "--unwrapped" : "--idle-check");
+  if (cfg->user != NULL) {
+    cfg->password = getenv(OHETS_CORE_PASSWORD_ENV);
+    if (cfg->user[0] == '\0')
+      return usage_line("--user: want a user name");
+    if (cfg->password == NULL || cfg->password[0] == '\0')
+      return usage_line("--user: put the password in the environment variable "
+                        OHETS_CORE_PASSWORD_ENV " (never on the command line)");
+  }
+  if (ohets_core_url_parse(cfg->url, cfg->core, &cfg->core_url, err, sizeof err) != 0)
+    return usage_line("%s", err);
+  cfg->host = cfg->core_url.host;
+  cfg->port = (unsigned)atoi(cfg->core_url.port);
+  cfg->tls = 1;
+  return 0;
+}
+
 /* What the options say together: one of -d and -n, one source of
  * requests; the defaults that depend on others.  0 or EXIT_USAGE. */
 static int settle_args(load_cfg *cfg) {
@@ -1629,8 +1888,11 @@ static int settle_args(load_cfg *cfg) {
     return usage_line("give FILES or --db, not both");
   if (!cfg->idle_check && cfg->db == NULL && cfg->nfiles == 0)
     return usage_line("no requests: give FILES or --db (see --help)");
+  int rc = settle_core(cfg);
+  if (rc != 0)
+    return rc;
   if (!cfg->tls && (cfg->cert || cfg->key || cfg->ca || cfg->resume))
-    return usage_line("--cert, --key, --ca and --resume go with --tls");
+    return usage_line("--cert, --key, --ca and --resume go with --tls or --core");
   if ((cfg->cert == NULL) != (cfg->key == NULL))
     return usage_line("--cert and --key go together (a certificate and its key)");
   if (cfg->idle_check && (cfg->tls || cfg->new_conn))
@@ -1670,14 +1932,14 @@ static int build_requests(const load_cfg *cfg, ohets_load_reqs *reqs) {
   memset(&b, 0, sizeof b);
   b.submitter = cfg->submitter;
   b.npi = cfg->npi;
-  b.unwrapped = cfg->unwrapped;
+  b.unwrapped = cfg->unwrapped || cfg->core; /* --core: the envelope carries bare X12 */
   memcpy(b.mix, cfg->mix, sizeof b.mix);
   b.pool = 1000;
   if (ohets_common_now(NULL, &b.now) != 0)
     return -EINVAL;
   int rc;
   if (cfg->nfiles > 0)
-    rc = ohets_load_reqs_from_files(reqs, cfg->files, cfg->nfiles, cfg->unwrapped, err,
+    rc = ohets_load_reqs_from_files(reqs, cfg->files, cfg->nfiles, b.unwrapped, err,
                                     sizeof err);
   else if (cfg->db != NULL)
     rc = ohets_load_reqs_from_store(reqs, cfg->db, &b, err, sizeof err);
@@ -1685,6 +1947,51 @@ static int build_requests(const load_cfg *cfg, ohets_load_reqs *reqs) {
     rc = ohets_load_reqs_builtin(reqs, &b);
   if (rc != 0)
     err_line("%s", err[0] ? err : strerror(-rc));
+  return rc;
+}
+
+/* --core: each request (bare X12) turned into its HTTP request, envelope
+ * and all; cfg->stamps says where their PayloadID and TimeStamp sit.  0,
+ * or a negative errno after a line. */
+static int core_requests(load_cfg *cfg, ohets_load_reqs *reqs) {
+  char err[200];
+  ohets_buf out;
+  int rc = 0;
+  ohets_buf_init(&out, 64u << 20);
+  cfg->stamps = calloc(reqs->n ? reqs->n : 1, sizeof *cfg->stamps);
+  if (cfg->stamps == NULL) {
+    err_line("out of memory");
+    return -ENOMEM;
+  }
+  for (size_t i = 0; i < reqs->n && rc == 0; i++) {
+    ohets_load_req *q = &reqs->items[i];
+    if (q->len > 0 && q->bytes[0] == OHETS_FRAME_SOH) {
+      err_line("%s: in the HETS wrapper; --core sends the bare X12 interchange",
+               cfg->nfiles > i ? cfg->files[i] : "a request");
+      rc = -EINVAL;
+      break;
+    }
+    ohets_core_request rq = {.kind = cfg->core, .url = &cfg->core_url, .payload = q->bytes,
+                             .payload_len = q->len, .username = cfg->user,
+                             .password = cfg->password};
+    rc = ohets_core_build(&out, &rq, NULL, &cfg->stamps[i], err, sizeof err);
+    if (rc != 0) {
+      err_line("core: %s%s%s", cfg->nfiles > i ? cfg->files[i] : "", cfg->nfiles > i ? ": " : "",
+               err);
+      break;
+    }
+    uint8_t *copy = malloc(out.len);
+    if (copy == NULL) {
+      err_line("out of memory");
+      rc = -ENOMEM;
+      break;
+    }
+    memcpy(copy, out.data, out.len);
+    free(q->bytes);
+    q->bytes = copy;
+    q->len = out.len;
+  }
+  ohets_buf_free(&out);
   return rc;
 }
 
@@ -1701,7 +2008,8 @@ static int make_tls_ctx(load_cfg *cfg) {
   if (cfg->resume)
     ohets_tls_ctx_set_resume(cfg->tls_ctx, 1);
   if (cfg->ca == NULL)
-    err_line("warning: --tls without --ca: the server's certificate is not verified");
+    err_line("warning: %s without --ca: the server's certificate is not verified",
+             cfg->core ? "--core" : "--tls");
   return 0;
 }
 
@@ -1806,7 +2114,9 @@ static void free_workers(worker *ws, unsigned nt, conn *conns, unsigned nconns) 
   if (conns != NULL)
     for (unsigned i = 0; i < nconns; i++) {
       free(conns[i].pend);
+      free(conns[i].stamped);
       ohets_tls_free(conns[i].tls); /* NULL once its socket closed */
+      ohets_caqh_http_reader_free(conns[i].http);
     }
   free(conns);
   free(ws);
@@ -1851,6 +2161,8 @@ static int run_load(load_cfg *cfg, const ohets_load_reqs *reqs, ohets_load_repor
     report(cfg, ws, nt, run_seconds(&run, ws, nt), merged, &t);
     if (cfg->report != NULL)
       status = report_html(cfg, reqs, ws, nt, &t, merged, started, rf);
+    json_decref(t.core_errors);
+    t.core_errors = NULL;
   }
 
 done:
@@ -1895,10 +2207,18 @@ int main(int argc, char **argv) {
     return status < 0 ? 0 : status;
   if (resolve(&cfg) != 0)
     return EXIT_FAILED;
-  if (build_requests(&cfg, &reqs) != 0)
+  if (cfg.core == OHETS_CORE_SOAP && ohets_caqh_soap_init() != 0) {
+    err_line("core: cannot set up the SOAP writer (libxml2)");
     return EXIT_FAILED;
+  }
+  if (build_requests(&cfg, &reqs) != 0 || (cfg.core && core_requests(&cfg, &reqs) != 0)) {
+    ohets_load_reqs_free(&reqs);
+    free(cfg.stamps);
+    return EXIT_FAILED;
+  }
   if (make_tls_ctx(&cfg) != 0) {
     ohets_load_reqs_free(&reqs);
+    free(cfg.stamps);
     return EXIT_FAILED;
   }
 
@@ -1924,5 +2244,8 @@ int main(int argc, char **argv) {
   ohets_load_report_discard(&rf); /* a run that did not happen leaves no file */
   ohets_load_reqs_free(&reqs);
   ohets_tls_ctx_release(cfg.tls_ctx);
+  free(cfg.stamps);
+  if (cfg.core == OHETS_CORE_SOAP)
+    ohets_caqh_soap_cleanup();
   return status;
 }

@@ -8,11 +8,13 @@ hets_load_SOURCES = \
 	src/tools/hets-load.c \
 	src/tools/load_hist.h src/tools/load_hist.c \
 	src/tools/load_req.h src/tools/load_req.c \
-	src/tools/load_report.h src/tools/load_report.c
-hets_load_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS)
+	src/tools/load_report.h src/tools/load_report.c \
+	src/tools/core_client.h src/tools/core_client.c
+hets_load_CFLAGS = $(AM_CFLAGS) $(UV_CFLAGS) $(SQLITE_CFLAGS) $(JANSSON_CFLAGS) $(CAQH_CFLAGS)
 hets_load_LDFLAGS = $(PTHREAD_CFLAGS)
-# --tls: the engine (src/tls/local.mk defines TLS_LIBS).
-hets_load_LDADD = libohcommon.a libohstore.a libopenhets.a $(TLS_LIBS) $(UV_LIBS) \
+# --tls: the engine (src/tls/local.mk defines TLS_LIBS); --core: the CORE
+# envelopes (src/caqh/local.mk defines CAQH_LIBS).
+hets_load_LDADD = libohcommon.a libohstore.a $(CAQH_LIBS) libopenhets.a $(TLS_LIBS) $(UV_LIBS) \
 	$(SQLITE_LIBS) $(PQ_LIBS) $(JANSSON_LIBS) -lm
 
 check_PROGRAMS += tests/unit/test_load_hist

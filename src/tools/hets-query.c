@@ -5,7 +5,11 @@
  * it is sent) or sends FILE as is, wrapped (SOH, length, STX, payload,
  * ETX) unless --unwrapped, reads exactly one answer and prints it.
  * With --tls the exchange runs over TLS (DESIGN §12): the engine in
- * src/tls driven over the same non-blocking socket with poll().
+ * src/tls driven over the same non-blocking socket with poll().  With
+ * --core soap|mime the 270 goes to the CAQH CORE door (DESIGN §13) in a
+ * SOAP or MIME envelope over HTTPS (core_client.c builds and reads those);
+ * the X12 answer inside the response envelope is printed as usual, an
+ * envelope or HTTP error as one line (exit 1).
  * Exit 0 when an answer came (whatever it says), 1 on a connection or
  * protocol failure, 2 on a usage error.  Nothing identifying the
  * beneficiary is ever written to stderr. */
@@ -25,7 +29,9 @@
 
 #include "common/common.h"
 #include "openhets/openhets.h"
+#include "caqh/soap.h"
 #include "tls/tls.h"
+#include "tools/core_client.h"
 #include "tools/query.h"
 
 #define PROG "hets-query"
@@ -50,6 +56,12 @@ typedef struct options {
   int read_ms;
   int tls;
   const char *cert, *key, *ca; /* --tls files; ca NULL: the server is not verified */
+  int host_given, port_given;  /* -H, -p (not with --url) */
+  ohets_core_kind core;        /* --core soap|mime; 0: the Extranet socket */
+  const char *url;             /* --url */
+  ohets_core_url core_url;     /* --url parsed */
+  const char *user;            /* --user; the password from OPENHETS_PASSWORD */
+  const char *password;
 } options;
 
 static void usage(FILE *f) {
@@ -60,6 +72,9 @@ static void usage(FILE *f) {
           "                  [--raw|--json] [--unwrapped] [--connect-timeout MS]\n"
           "                  [--read-timeout MS] [--tls [--cert FILE --key FILE] [--ca FILE]]\n"
           "                  [FILE]\n"
+          "       " PROG " --core soap|mime --url https://HOST:PORT/PATH [--cert FILE --key FILE]\n"
+          "                  [--ca FILE] [--user NAME] [the options above but -H, -p, --tls,\n"
+          "                  --unwrapped] [FILE]\n"
           "Sends one 270 eligibility inquiry and prints the answer: a summary in\n"
           "words by default, the answer's X12 with --raw, a JSON document with --json.\n"
           "With FILE (or - for stdin) the file's interchange is sent as is instead.\n"
@@ -79,9 +94,18 @@ static void usage(FILE *f) {
           "  --cert FILE, --key FILE our client certificate and its key (PEM)\n"
           "  --ca FILE               verify the server's certificate against this CA and\n"
           "                          -H; without it the server is NOT verified (warning)\n"
+          "  --core soap|mime        send the 270 to a CAQH CORE door (HTTPS) in a SOAP 1.2\n"
+          "                          or a multipart/form-data envelope\n"
+          "  --url https://HOST:PORT/PATH   the door, e.g.\n"
+          "                          https://hets.example:5280/eligibility/realtime/soap\n"
+          "                          (TLS always; --cert, --key, --ca as with --tls)\n"
+          "  --user NAME             --core: a UsernameToken (SOAP) or UserName/Password\n"
+          "                          parts (MIME); the password is read from the\n"
+          "                          environment variable " OHETS_CORE_PASSWORD_ENV "\n"
           "  --help, --version\n"
           "Exit status: 0 answered (whatever the answer), 1 connection or protocol\n"
-          "failure, 2 usage error.\n");
+          "failure (with --core also an envelope or HTTP error, said in one line:\n"
+          "\"HTTP 403 UnAuthorized: ...\"; --json prints its \"core\" object), 2 usage error.\n");
 }
 
 /* ------------------------------------------------------------------ */
@@ -130,8 +154,25 @@ static int check_options(const options *o) {
     return usage_error("%s: must be a port number 1..65535", "-p/--port");
   if (o->host[0] == '\0')
     return usage_error("%s: empty host", "-H/--host");
-  if (!o->tls && (o->cert || o->key || o->ca))
-    return usage_error("%s", "--cert, --key and --ca go with --tls");
+  if (o->core || o->url) {
+    if (!o->core)
+      return usage_error("%s", "--url goes with --core soap|mime");
+    if (o->url == NULL)
+      return usage_error("%s", "--core needs --url https://HOST:PORT/PATH");
+    if (o->host_given || o->port_given)
+      return usage_error("%s", "--url names the server: not with -H or -p");
+    if (o->unwrapped)
+      return usage_error("%s", "--unwrapped is for the Extranet socket, not --core");
+  } else if (o->user != NULL) {
+    return usage_error("%s", "--user goes with --core");
+  }
+  if (o->user != NULL && (o->user[0] == '\0' || o->password == NULL || o->password[0] == '\0'))
+    return usage_error("%s", o->user[0] == '\0'
+                                 ? "--user: want a user name"
+                                 : "--user: put the password in the environment variable "
+                                   OHETS_CORE_PASSWORD_ENV " (never on the command line)");
+  if (!o->tls && !o->core && (o->cert || o->key || o->ca))
+    return usage_error("%s", "--cert, --key and --ca go with --tls or --core");
   if ((o->cert == NULL) != (o->key == NULL))
     return usage_error("%s", "--cert and --key go together (a certificate and its key)");
   int builds = o->mbi || o->last || o->first || o->dob || o->date || o->stc;
@@ -662,6 +703,57 @@ static void tls_end(peer *p) {
   p->tls = NULL;
 }
 
+/* --core: reads one HTTP response into msg (its bytes into in).  0, or -1
+ * after printing one line. */
+static int read_http_answer(peer *p, int read_ms, const char *where, ohets_buf *in,
+                            ohets_caqh_http_msg *msg) {
+  ohets_caqh_http_reader *r = NULL;
+  int rc = -1;
+  if (ohets_caqh_http_reader_new(&r, 1, MAX_ANSWER) != 0) {
+    fprintf(stderr, PROG ": %s: out of memory\n", where);
+    return -1;
+  }
+  long long deadline = now_ms() + read_ms;
+  size_t parsed = 0, consumed = 0;
+  for (;;) {
+    ohets_caqh_http_status st = OHETS_CAQH_HTTP_NEED_MORE;
+    if (in->len > parsed) {
+      st = ohets_caqh_http_reader_next(r, in->data, in->len, &consumed, msg);
+      parsed = in->len;
+    }
+    if (st == OHETS_CAQH_HTTP_MESSAGE) {
+      rc = 0;
+      break;
+    }
+    if (st == OHETS_CAQH_HTTP_ERROR) {
+      fprintf(stderr, PROG ": %s: the answer is not HTTP/1.1: %s\n", where, msg->error);
+      break;
+    }
+    int got = recv_some(p, remaining(deadline), where, in);
+    if (got == RECV_AGAIN)
+      continue;
+    if (got == RECV_FAILED)
+      break;
+    if (got == RECV_CLOSED && in->len > 0 &&
+        ohets_caqh_http_reader_eof(r, msg) == OHETS_CAQH_HTTP_MESSAGE) {
+      rc = 0; /* a body that ends with the connection */
+      break;
+    }
+    if (got == RECV_TIMEOUT)
+      fprintf(stderr, PROG ": %s: no %sanswer within %d ms\n", where,
+              in->len ? "whole " : "", read_ms);
+    else if (in->len == 0)
+      fprintf(stderr, PROG ": %s: the server closed the connection without answering\n",
+              where);
+    else
+      fprintf(stderr, PROG ": %s: the server closed the connection in the middle of "
+                      "the answer (%zu bytes read)\n", where, in->len);
+    break;
+  }
+  ohets_caqh_http_reader_free(r);
+  return rc;
+}
+
 /* Reads one answer into in; sets *off and *len to its payload.  0, or -1 after
  * printing one line. */
 static int read_answer(peer *p, int unwrapped, int read_ms, const char *where,
@@ -717,7 +809,7 @@ static const char *option_name(char **argv, int ind, int opt) {
 
 enum { O_SUB = 256, O_NPI, O_PROV, O_MBI, O_LAST, O_FIRST, O_DOB, O_DATE, O_STC,
        O_RAW, O_JSON, O_UNWRAPPED, O_CONNECT, O_READ, O_TLS, O_CERT, O_KEY, O_CA,
-       O_HELP, O_VERSION };
+       O_CORE, O_URL, O_USER, O_HELP, O_VERSION };
 static const struct option long_opts[] = {
     {"host", required_argument, NULL, 'H'},
     {"port", required_argument, NULL, 'p'},
@@ -739,6 +831,9 @@ static const struct option long_opts[] = {
     {"cert", required_argument, NULL, O_CERT},
     {"key", required_argument, NULL, O_KEY},
     {"ca", required_argument, NULL, O_CA},
+    {"core", required_argument, NULL, O_CORE},
+    {"url", required_argument, NULL, O_URL},
+    {"user", required_argument, NULL, O_USER},
     {"help", no_argument, NULL, O_HELP},
     {"version", no_argument, NULL, O_VERSION},
     {NULL, 0, NULL, 0}};
@@ -747,8 +842,8 @@ static const struct option long_opts[] = {
  * --version was answered, or 2 after a usage error line. */
 static int take_option(int c, char **argv, options *o, int *outputs) {
   switch (c) {
-  case 'H': o->host = optarg; break;
-  case 'p': o->port = optarg; break;
+  case 'H': o->host = optarg; o->host_given = 1; break;
+  case 'p': o->port = optarg; o->port_given = 1; break;
   case O_SUB: o->submitter = optarg; break;
   case O_NPI: o->npi = optarg; break;
   case O_PROV: o->provider = optarg; break;
@@ -765,6 +860,12 @@ static int take_option(int c, char **argv, options *o, int *outputs) {
   case O_CERT: o->cert = optarg; break;
   case O_KEY: o->key = optarg; break;
   case O_CA: o->ca = optarg; break;
+  case O_CORE:
+    if (ohets_core_kind_parse(optarg, &o->core) != 0)
+      return usage_error("%s: want soap or mime", "--core");
+    break;
+  case O_URL: o->url = optarg; break;
+  case O_USER: o->user = optarg; break;
   case O_CONNECT:
     if (parse_ms(optarg, &o->connect_ms) != 0)
       return usage_error("%s: milliseconds 1..3600000", "--connect-timeout");
@@ -799,7 +900,17 @@ static int parse_args(int argc, char **argv, options *o) {
     return usage_error("%s", "one FILE at most");
   if (optind < argc)
     o->file = argv[optind];
-  return check_options(o);
+  if (o->user != NULL)
+    o->password = getenv(OHETS_CORE_PASSWORD_ENV);
+  int rc = check_options(o);
+  if (rc != 0 || !o->core)
+    return rc;
+  char err[160];
+  if (ohets_core_url_parse(o->url, o->core, &o->core_url, err, sizeof err) != 0)
+    return usage_error("%s", err);
+  o->host = o->core_url.host;
+  o->port = o->core_url.port;
+  return 0;
 }
 
 /* ------------------------------------------------------------------ */
@@ -853,12 +964,33 @@ static int frame_request(const options *o, const ohets_buf *req, ohets_buf *wire
   return 0;
 }
 
+/* --core: the HTTP request around the 270 (payload_id: its PayloadID).
+ * 0, or 1 after a line. */
+static int core_request(const options *o, const ohets_buf *req, ohets_buf *wire,
+                        char payload_id[OHETS_CORE_UUID_LEN + 1]) {
+  char err[200];
+  if (req->len > 0 && req->data[0] == OHETS_FRAME_SOH) {
+    fprintf(stderr, PROG ": %s: in the HETS wrapper; --core sends the bare X12 interchange\n",
+            o->file);
+    return 1;
+  }
+  ohets_core_request rq = {.kind = o->core, .url = &o->core_url,
+                           .payload = req->data ? req->data : (const uint8_t *)"",
+                           .payload_len = req->len, .username = o->user,
+                           .password = o->password};
+  if (ohets_core_build(wire, &rq, payload_id, NULL, err, sizeof err) != 0) {
+    fprintf(stderr, PROG ": core: %s\n", err);
+    return 1;
+  }
+  return 0;
+}
+
 /* Connects (with ctx: and makes the TLS handshake), sends wire and reads
- * one answer into in (its payload at *off, *len bytes).  0, or 1 after a
- * line. */
+ * one answer into in (its payload at *off, *len bytes; with http, the
+ * HTTP response into it instead).  0, or 1 after a line. */
 static int exchange(const options *o, ohets_tls_ctx *ctx, const char *where,
                     const ohets_buf *wire, int raw_answer, ohets_buf *in, size_t *off,
-                    size_t *len) {
+                    size_t *len, ohets_caqh_http_msg *http) {
   int status = 1;
   long long connect_deadline = now_ms() + o->connect_ms;
   peer p = {.fd = connect_to(o->host, o->port, where, o->connect_ms),
@@ -868,7 +1000,8 @@ static int exchange(const options *o, ohets_tls_ctx *ctx, const char *where,
   if ((ctx == NULL || tls_handshake(&p, ctx, o->host, where, connect_deadline, o->connect_ms,
                                     in) == 0) &&
       send_request(&p, wire, now_ms() + o->read_ms, where) == 0 &&
-      read_answer(&p, raw_answer, o->read_ms, where, in, off, len) == 0)
+      (http != NULL ? read_http_answer(&p, o->read_ms, where, in, http)
+                    : read_answer(&p, raw_answer, o->read_ms, where, in, off, len)) == 0)
     status = 0;
   tls_end(&p);
   close(p.fd);
@@ -880,22 +1013,42 @@ static int exchange(const options *o, ohets_tls_ctx *ctx, const char *where,
 static int make_tls_ctx(const options *o, ohets_tls_ctx **ctx) {
   char err[512];
   *ctx = NULL;
-  if (!o->tls)
+  if (!o->tls && !o->core)
     return 0;
   if (ohets_tls_ctx_client(ctx, o->cert, o->key, o->ca, err, sizeof err) != 0) {
     fprintf(stderr, PROG ": tls: %s\n", err);
     return 1;
   }
   if (o->ca == NULL)
-    fprintf(stderr, PROG ": warning: --tls without --ca: the server's certificate is not "
-                    "verified\n");
+    fprintf(stderr, PROG ": warning: %s without --ca: the server's certificate is not "
+                    "verified\n", o->core ? "--core" : "--tls");
   return 0;
 }
 
-/* Prints the answer as asked: its X12, a JSON document or a summary in
- * words.  0, or 1 after a line. */
+/* --core: the response's "core" object for --json. */
+static json_t *core_json(const ohets_core_result *r) {
+  json_t *c = json_object();
+  const char *v[][2] = {{"error_code", r->error_code}, {"error_message", r->error_message},
+                        {"payload_type", r->payload_type}, {"payload_id", r->payload_id}};
+  json_object_set_new(c, "http_status", json_integer(r->http_status));
+  for (size_t i = 0; i < 4; i++)
+    json_object_set_new(c, v[i][0], v[i][1][0] ? json_string(v[i][1]) : json_null());
+  return c;
+}
+
+static int flush_stdout(void) {
+  if (fflush(stdout) != 0 || ferror(stdout)) {
+    fprintf(stderr, PROG ": stdout: %s\n", err_text(errno));
+    return 1;
+  }
+  return 0;
+}
+
+/* Prints the answer as asked: its X12, a JSON document (with core, the
+ * response's "core" object, taken) or a summary in words.  0, or 1 after
+ * a line. */
 static int print_answer(const options *o, const char *payload, size_t len,
-                        const char *mbi) {
+                        const char *mbi, json_t *core) {
   if (o->output == OUT_RAW) {
     fwrite(payload, 1, len, stdout);
     if (isatty(STDOUT_FILENO))
@@ -903,9 +1056,12 @@ static int print_answer(const options *o, const char *payload, size_t len,
   } else {
     json_t *doc = ohets_query_decode(payload, len, mbi[0] ? mbi : NULL);
     if (doc == NULL) {
+      json_decref(core);
       fprintf(stderr, PROG ": out of memory decoding the answer\n");
       return 1;
     }
+    if (core != NULL)
+      json_object_set(doc, "core", core);
     if (o->output == OUT_JSON) {
       json_dumpf(doc, stdout, JSON_INDENT(2));
       fputc('\n', stdout);
@@ -914,11 +1070,39 @@ static int print_answer(const options *o, const char *payload, size_t len,
     }
     json_decref(doc);
   }
-  if (fflush(stdout) != 0 || ferror(stdout)) {
-    fprintf(stderr, PROG ": stdout: %s\n", err_text(errno));
-    return 1;
+  json_decref(core);
+  return flush_stdout();
+}
+
+/* --core: the response read; the X12 answer printed as over the Extranet
+ * socket, or an envelope / HTTP error in one line (and --json's "core"
+ * object).  0, or 1. */
+static int print_core_answer(const options *o, const ohets_caqh_http_msg *msg,
+                             const char *payload_id, const char *where, const char *mbi) {
+  ohets_core_result r;
+  char err[300];
+  ohets_core_result_init(&r);
+  int status = 1;
+  if (ohets_core_read_response(o->core, msg, payload_id, &r, err, sizeof err) != 0) {
+    fprintf(stderr, PROG ": core %s: %s\n", where, err);
+  } else if (r.ok) {
+    size_t n = 0;
+    const char *p = ohets_caqh_envelope_trimmed(&r.env, OHETS_CAQH_PAYLOAD, &n);
+    status = print_answer(o, p, n, mbi, o->output == OUT_JSON ? core_json(&r) : NULL);
+  } else {
+    ohets_core_error_line(&r, err, sizeof err);
+    if (o->output == OUT_JSON) {
+      json_t *doc = json_object();
+      json_object_set_new(doc, "core", core_json(&r));
+      json_dumpf(doc, stdout, JSON_INDENT(2));
+      fputc('\n', stdout);
+      json_decref(doc);
+      flush_stdout();
+    }
+    fprintf(stderr, PROG ": core: %s\n", err);
   }
-  return 0;
+  ohets_core_result_clear(&r);
+  return status;
 }
 
 int main(int argc, char **argv) {
@@ -938,17 +1122,32 @@ int main(int argc, char **argv) {
 
   int raw_answer = 0;
   size_t off = 0, len = 0;
-  status = load_request(&o, &req, mbi, sizeof mbi);
+  char payload_id[OHETS_CORE_UUID_LEN + 1] = "";
+  ohets_caqh_http_msg http;
+  memset(&http, 0, sizeof http);
+  if (o.core == OHETS_CORE_SOAP && ohets_caqh_soap_init() != 0) {
+    fprintf(stderr, PROG ": core: cannot set up the SOAP reader (libxml2)\n");
+    status = 1;
+  }
   if (status == 0)
-    status = frame_request(&o, &req, &wire, &raw_answer);
+    status = load_request(&o, &req, mbi, sizeof mbi);
+  if (status == 0)
+    status = o.core ? core_request(&o, &req, &wire, payload_id)
+                    : frame_request(&o, &req, &wire, &raw_answer);
   ohets_tls_ctx *ctx = NULL;
   if (status == 0)
     status = make_tls_ctx(&o, &ctx);
   if (status == 0)
-    status = exchange(&o, ctx, where, &wire, raw_answer, &in, &off, &len);
+    status = exchange(&o, ctx, where, &wire, raw_answer, &in, &off, &len,
+                      o.core ? &http : NULL);
   ohets_tls_ctx_release(ctx);
-  if (status == 0)
-    status = print_answer(&o, (const char *)in.data + off, len, mbi);
+  if (status == 0 && o.core)
+    status = print_core_answer(&o, &http, payload_id, where, mbi);
+  else if (status == 0)
+    status = print_answer(&o, (const char *)in.data + off, len, mbi, NULL);
+  ohets_caqh_http_msg_clear(&http);
+  if (o.core == OHETS_CORE_SOAP)
+    ohets_caqh_soap_cleanup();
   ohets_buf_free(&req);
   ohets_buf_free(&wire);
   ohets_buf_free(&in);
