@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "caqh/phc.h"
 #include "openhets/openhets.h"
 #include "store/partners.h"
 
@@ -61,7 +62,70 @@ int ohets_network_parse(const char *s, ohets_network *n) {
 /* A misspelt key must not load: "npi" for "npis" would silently lift the
  * NPI restriction. */
 static const char *const partner_keys[] = {"submitter", "name", "networks", "npis",
-                                           "max_connections", "certs"};
+                                           "max_connections", "certs", "users"};
+
+/* A username names a partner in error lines and logs: one line, so no
+ * control characters (and no NUL, which no request could match). */
+static int username_ok(json_t *v) {
+  const char *s = json_string_value(v);
+  size_t n = json_string_length(v);
+  if (s == NULL || n == 0)
+    return 0;
+  for (size_t i = 0; i < n; i++)
+    if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+      return 0;
+  return 1;
+}
+
+static int load_users(json_t *users, ohets_partner *p, char *why, size_t whysz) {
+  size_t i;
+  json_t *u;
+  if (!json_is_array(users)) {
+    snprintf(why, whysz, "\"users\" must be an array of {\"username\", \"password\"} objects");
+    return -EINVAL;
+  }
+  p->users = calloc(json_array_size(users) + 1, sizeof *p->users);
+  if (p->users == NULL) {
+    snprintf(why, whysz, "out of memory");
+    return -ENOMEM;
+  }
+  json_array_foreach(users, i, u) {
+    const char *key;
+    json_t *val;
+    if (!json_is_object(u)) {
+      snprintf(why, whysz, "\"users\"[%zu] must be an object {\"username\", \"password\"}", i);
+      return -EINVAL;
+    }
+    json_object_foreach(u, key, val) {
+      if (strcmp(key, "username") != 0 && strcmp(key, "password") != 0) {
+        snprintf(why, whysz, "\"users\"[%zu]: unknown key \"%.60s\"", i, key);
+        return -EINVAL;
+      }
+    }
+    json_t *name = json_object_get(u, "username");
+    if (!username_ok(name)) {
+      snprintf(why, whysz, "\"users\"[%zu]: \"username\" must be a non-empty string "
+               "without control characters", i);
+      return -EINVAL;
+    }
+    /* Never echoed: a plain password written here by mistake must not
+     * reach a log. */
+    const char *pw = json_string_value(json_object_get(u, "password"));
+    if (pw == NULL || ohets_caqh_phc_parse_ok(pw) != 0) {
+      snprintf(why, whysz, "\"users\"[%zu]: \"password\" is not a scrypt PHC string "
+               "($scrypt$ln=N,r=R,p=P$SALT$HASH; openhetsd --hash-password makes one)", i);
+      return -EINVAL;
+    }
+    ohets_partner_user *pu = &p->users[p->n_users++];
+    pu->username = strdup(json_string_value(name));
+    pu->password = strdup(pw);
+    if (pu->username == NULL || pu->password == NULL) {
+      snprintf(why, whysz, "out of memory");
+      return -ENOMEM;
+    }
+  }
+  return 0;
+}
 
 static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
   const char *key;
@@ -145,6 +209,13 @@ static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
     }
   }
 
+  json_t *users = json_object_get(j, "users");
+  if (users != NULL) {
+    int rc = load_users(users, p, why, whysz);
+    if (rc != 0)
+      return rc;
+  }
+
   json_t *mc = json_object_get(j, "max_connections");
   if (mc != NULL) {
     if (!json_is_integer(mc) || json_integer_value(mc) < 0 ||
@@ -154,6 +225,86 @@ static int load_partner(json_t *j, ohets_partner *p, char *why, size_t whysz) {
     }
     p->max_connections = (unsigned)json_integer_value(mc);
   }
+  return 0;
+}
+
+static int cmp_bytes(const char *a, size_t an, const char *b, size_t bn) {
+  int c = memcmp(a, b, an < bn ? an : bn);
+  return c != 0 ? c : (an > bn) - (an < bn);
+}
+
+/* Where a user stands in its partner's list (ties, i.e. duplicates, only). */
+static size_t user_pos(const ohets_partner_user_ix *x) {
+  size_t k = 0;
+  while (k < x->partner->n_users && x->partner->users[k].username != x->username)
+    k++;
+  return k;
+}
+
+/* By username, then in file order while the partners still are in it, so
+ * of two entries for one username the second is the later one. */
+static int cmp_user_ix(const void *a, const void *b) {
+  const ohets_partner_user_ix *x = a, *y = b;
+  int c = cmp_bytes(x->username, x->len, y->username, y->len);
+  if (c != 0)
+    return c;
+  if (x->partner != y->partner)
+    return x->partner < y->partner ? -1 : 1;
+  size_t kx = user_pos(x), ky = user_pos(y);
+  return (kx > ky) - (kx < ky);
+}
+
+static int cmp_user_key(const void *key, const void *ix) {
+  const ohets_partner_user_ix *k = key, *x = ix;
+  return cmp_bytes(k->username, k->len, x->username, x->len);
+}
+
+/* Built twice: before the partners are sorted, to name a duplicate's
+ * entry by its place in the file, and after, for the pointers to hold. */
+static int index_users(ohets_partner_table *t) {
+  size_t total = 0;
+  free(t->users);
+  t->users = NULL;
+  t->n_users = 0;
+  for (size_t i = 0; i < t->n; i++)
+    total += t->partners[i].n_users;
+  t->users = calloc(total + 1, sizeof *t->users);
+  if (t->users == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t k = 0; k < t->partners[i].n_users; k++) {
+      ohets_partner_user_ix *x = &t->users[t->n_users++];
+      x->username = t->partners[i].users[k].username;
+      x->len = strlen(x->username);
+      x->phc = t->partners[i].users[k].password;
+      x->partner = &t->partners[i];
+    }
+  qsort(t->users, t->n_users, sizeof *t->users, cmp_user_ix);
+  return 0;
+}
+
+/* By fingerprint, then submitter (the partners are sorted by then). */
+static int cmp_cert_ix(const void *a, const void *b) {
+  const ohets_partner_cert_ix *x = a, *y = b;
+  int c = strcmp(x->sha256, y->sha256);
+  if (c != 0)
+    return c;
+  return x->partner == y->partner ? 0 : x->partner < y->partner ? -1 : 1;
+}
+
+static int index_certs(ohets_partner_table *t) {
+  size_t total = 0;
+  for (size_t i = 0; i < t->n; i++)
+    total += t->partners[i].n_certs;
+  t->certs = calloc(total + 1, sizeof *t->certs);
+  if (t->certs == NULL)
+    return -ENOMEM;
+  for (size_t i = 0; i < t->n; i++)
+    for (size_t k = 0; k < t->partners[i].n_certs; k++) {
+      t->certs[t->n_certs].sha256 = t->partners[i].certs[k];
+      t->certs[t->n_certs++].partner = &t->partners[i];
+    }
+  qsort(t->certs, t->n_certs, sizeof *t->certs, cmp_cert_ix);
   return 0;
 }
 
@@ -234,6 +385,22 @@ int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
       goto done;
     }
   }
+  if (index_users(t) != 0) {
+    rc = -ENOMEM;
+    snprintf(err, errsz, "%s: out of memory", path);
+    goto done;
+  }
+  /* A username names one partner: the door finds the partner by it. */
+  for (i = 1; i < t->n_users; i++) {
+    const ohets_partner_user_ix *x = &t->users[i];
+    if (cmp_bytes(t->users[i - 1].username, t->users[i - 1].len, x->username, x->len) == 0) {
+      snprintf(err, errsz, "%s: partner %zu (%s): \"users\"[%zu]: username \"%.60s\" listed twice",
+               path, (size_t)(x->partner - t->partners), x->partner->submitter, user_pos(x),
+               x->username);
+      rc = -EINVAL;
+      goto done;
+    }
+  }
   qsort(t->partners, t->n, sizeof *t->partners, cmp_partner);
   for (i = 1; i < t->n; i++)
     if (strcmp(t->partners[i - 1].submitter, t->partners[i].submitter) == 0) {
@@ -242,6 +409,11 @@ int ohets_partners_load(const char *path, ohets_partner_table **out, char *err,
       rc = -EINVAL;
       goto done;
     }
+  if (index_users(t) != 0 || index_certs(t) != 0) {
+    rc = -ENOMEM;
+    snprintf(err, errsz, "%s: out of memory", path);
+    goto done;
+  }
   *out = t;
   t = NULL;
 done:
@@ -259,8 +431,15 @@ void ohets_partners_free(ohets_partner_table *t) {
     free(t->partners[i].networks);
     free(t->partners[i].npis);
     free(t->partners[i].certs);
+    for (size_t k = 0; k < t->partners[i].n_users; k++) {
+      free(t->partners[i].users[k].username);
+      free(t->partners[i].users[k].password);
+    }
+    free(t->partners[i].users);
   }
   free(t->partners);
+  free(t->users);
+  free(t->certs);
   free(t);
 }
 
@@ -340,6 +519,43 @@ int ohets_partner_cert_allowed(const ohets_partner *p, const char *sha256) {
     if (strcmp(p->certs[i], sha256) == 0)
       return 1;
   return 0;
+}
+
+int ohets_partner_lists_cert(const ohets_partner *p, const char *sha256) {
+  if (p == NULL || sha256 == NULL)
+    return 0;
+  for (size_t i = 0; i < p->n_certs; i++)
+    if (strcmp(p->certs[i], sha256) == 0)
+      return 1;
+  return 0;
+}
+
+const ohets_partner *ohets_partners_find_cert(const ohets_partner_table *t, const char *sha256) {
+  if (t == NULL || sha256 == NULL)
+    return NULL;
+  /* The leftmost match: the first partner in submitter order. */
+  size_t lo = 0, hi = t->n_certs;
+  while (lo < hi) {
+    size_t mid = lo + (hi - lo) / 2;
+    if (strcmp(t->certs[mid].sha256, sha256) < 0)
+      lo = mid + 1;
+    else
+      hi = mid;
+  }
+  if (lo < t->n_certs && strcmp(t->certs[lo].sha256, sha256) == 0)
+    return t->certs[lo].partner;
+  return NULL;
+}
+
+const ohets_partner *ohets_partners_find_user(const ohets_partner_table *t, const char *username,
+                                              size_t n, const char **phc) {
+  const ohets_partner_user_ix key = {.username = username, .len = n};
+  const ohets_partner_user_ix *x = NULL;
+  if (t != NULL && username != NULL && t->n_users > 0)
+    x = bsearch(&key, t->users, t->n_users, sizeof *t->users, cmp_user_key);
+  if (phc != NULL)
+    *phc = x != NULL ? x->phc : NULL;
+  return x != NULL ? x->partner : NULL;
 }
 
 int ohets_partner_npi_linked(const ohets_partner *p, const char *npi) {

@@ -26,6 +26,7 @@
 #include <libpq-fe.h>
 #include <sqlite3.h>
 
+#include "caqh/phc.h"
 #include "store/partners.h"
 #include "store/store.h"
 
@@ -1005,6 +1006,9 @@ END_TEST
  * ("npi" for "npis") would otherwise lift the NPI restriction unseen.
  * text NULL: path is the test's directory (dir 1) or a file never made. */
 #define NET "\"networks\":[\"127.0.0.0/8\"]"
+/* scrypt of "password" (tests/unit/test_phc.c) */
+#define PHC                                                                                  \
+  "$scrypt$ln=1,r=1,p=1$c2FsdHNhbHRzYWx0c2FsdA$CHITEca2aLVRCqFhONBkxrliBbW8VILb3zvW9upULyk"
 static const struct {
   const char *text;
   int dir;
@@ -1025,9 +1029,69 @@ static const struct {
      "%s: must hold one JSON object {\"partners\": [...]}"},
     {NULL, 1, -EISDIR, "%s: is a directory"},
     {NULL, 0, -ENOENT, "%s: No such file or directory"},
+    /* "users" (DESIGN §13) */
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":\"u\","
+     "\"password\":\"hunter2\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0]: \"password\" is not a scrypt PHC string "
+     "($scrypt$ln=N,r=R,p=P$SALT$HASH; openhetsd --hash-password makes one)"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":\"u\","
+     "\"password\":\"" PHC "\"},{\"username\":\"v\",\"password\":\"" PHC "=\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[1]: \"password\" is not a scrypt PHC string "
+     "($scrypt$ln=N,r=R,p=P$SALT$HASH; openhetsd --hash-password makes one)"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":\"u\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0]: \"password\" is not a scrypt PHC string "
+     "($scrypt$ln=N,r=R,p=P$SALT$HASH; openhetsd --hash-password makes one)"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":\"\","
+     "\"password\":\"" PHC "\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0]: \"username\" must be a non-empty string "
+     "without control characters"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"password\":\"" PHC
+     "\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0]: \"username\" must be a non-empty string "
+     "without control characters"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":\"a\\nb\","
+     "\"password\":\"" PHC "\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0]: \"username\" must be a non-empty string "
+     "without control characters"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":7,"
+     "\"password\":\"" PHC "\"}]}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0]: \"username\" must be a non-empty string "
+     "without control characters"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[{\"username\":\"u\","
+     "\"password\":\"" PHC "\",\"role\":\"admin\"}]}]}",
+     0, -EINVAL, "%s: partner 0 (SUBMITTER01): \"users\"[0]: unknown key \"role\""},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":{\"username\":\"u\","
+     "\"password\":\"" PHC "\"}}]}",
+     0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\" must be an array of {\"username\", \"password\"} "
+     "objects"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":[\"u\"]}]}", 0, -EINVAL,
+     "%s: partner 0 (SUBMITTER01): \"users\"[0] must be an object {\"username\", \"password\"}"},
+    /* a username twice: in one entry, in two (named by the later one in
+     * the file, though its submitter sorts first) */
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":["
+     "{\"username\":\"x\",\"password\":\"" PHC "\"},"
+     "{\"username\":\"y\",\"password\":\"" PHC "\"},"
+     "{\"username\":\"x\",\"password\":\"" PHC "\"}]}]}",
+     0, -EINVAL, "%s: partner 0 (SUBMITTER01): \"users\"[2]: username \"x\" listed twice"},
+    {"{\"partners\":[{\"submitter\":\"SUBMITTER09\"," NET ",\"users\":["
+     "{\"username\":\"shared\",\"password\":\"" PHC "\"}]},"
+     "{\"submitter\":\"SUBMITTER05\"," NET "},"
+     "{\"submitter\":\"SUBMITTER01\"," NET ",\"users\":["
+     "{\"username\":\"other\",\"password\":\"" PHC "\"},"
+     "{\"username\":\"shared\",\"password\":\"" PHC "\"}]}]}",
+     0, -EINVAL, "%s: partner 2 (SUBMITTER01): \"users\"[1]: username \"shared\" listed twice"},
     /* every known key at once still loads */
     {"{\"partners\":[{\"submitter\":\"SUBMITTER01\",\"name\":\"X\"," NET ","
-     "\"npis\":[\"1234567893\"],\"max_connections\":2}]}",
+     "\"npis\":[\"1234567893\"],\"max_connections\":2,\"certs\":[],"
+     "\"users\":[{\"username\":\"u\",\"password\":\"" PHC "\"}]}]}",
      0, 0, ""},
 };
 #undef NET
@@ -1061,6 +1125,155 @@ START_TEST(partners_file_problems) {
   ohets_partners_free(t);
 }
 END_TEST
+
+/* "users" and "certs" as the CORE door asks them (DESIGN §13): a
+ * username names one partner; a certificate names the first partner, in
+ * submitter order, that lists it; a partner without "certs" lists none. */
+#define CERT_A "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"
+#define CERT_B "0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b0b"
+#define CERT_C "cccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccccc"
+#define PHC2 "$scrypt$ln=4,r=8,p=2$AAECA/z9/v8$iE/XPjiZRIbjoyXjA1CUQ7a/grPuu02k/W8Wrcba1+0"
+START_TEST(partners_users_and_certs) {
+  char path[400], err[300];
+  snprintf(path, sizeof path, "%s/partners.json", tmpdir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  fputs("{\"partners\":["
+        "{\"submitter\":\"SUBMITTER03\",\"networks\":[\"127.0.0.0/8\"],\"certs\":[\"" CERT_B
+        "\"],\"users\":[]},"
+        "{\"submitter\":\"SUBMITTER02\",\"networks\":[\"127.0.0.0/8\"],\"users\":["
+        "{\"username\":\"alice\",\"password\":\"" PHC "\"},"
+        "{\"password\":\"" PHC2 "\",\"username\":\"bob\"}]},"
+        "{\"submitter\":\"SUBMITTER01\",\"networks\":[\"127.0.0.0/8\"],\"certs\":["
+        "\"AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:"
+        "AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA:AA\",\"" CERT_B "\"],"
+        "\"users\":[{\"username\":\"caról\",\"password\":\"" PHC "\"}]},"
+        "{\"submitter\":\"SUBMITTER04\",\"networks\":[\"127.0.0.0/8\"]}]}",
+        f);
+  ck_assert_int_eq(fclose(f), 0);
+  ohets_partner_table *t = NULL;
+  ck_assert_msg(ohets_partners_load(path, &t, err, sizeof err) == 0, "%s", err);
+  const ohets_partner *p1 = ohets_partners_find(t, "SUBMITTER01");
+  const ohets_partner *p2 = ohets_partners_find(t, "SUBMITTER02");
+  const ohets_partner *p3 = ohets_partners_find(t, "SUBMITTER03");
+  const ohets_partner *p4 = ohets_partners_find(t, "SUBMITTER04");
+  ck_assert(p1 && p2 && p3 && p4);
+
+  /* users, in file order in their entry */
+  ck_assert_uint_eq(p2->n_users, 2);
+  ck_assert_str_eq(p2->users[0].username, "alice");
+  ck_assert_str_eq(p2->users[1].username, "bob");
+  ck_assert_str_eq(p2->users[1].password, PHC2);
+  ck_assert_uint_eq(p3->n_users, 0);
+  ck_assert_uint_eq(p4->n_users, 0);
+  ck_assert_ptr_null(p4->users);
+
+  const char *phc = "x";
+  ck_assert_ptr_eq(ohets_partners_find_user(t, "alice", 5, &phc), p2);
+  ck_assert_str_eq(phc, PHC);
+  ck_assert_int_eq(ohets_caqh_phc_verify(phc, "password", 8), 1);
+  ck_assert_ptr_eq(ohets_partners_find_user(t, "bob", 3, &phc), p2);
+  ck_assert_str_eq(phc, PHC2);
+  /* the length counts, not a NUL */
+  ck_assert_ptr_eq(ohets_partners_find_user(t, "caról+junk", strlen("caról"), &phc), p1);
+  ck_assert_str_eq(phc, PHC);
+  ck_assert_ptr_eq(ohets_partners_find_user(t, "bob", 3, NULL), p2);
+  static const char *const strangers[] = {"", "alic", "alicex", "Alice", "carol", "bo", "bobb"};
+  for (size_t i = 0; i < sizeof strangers / sizeof strangers[0]; i++) {
+    phc = "x";
+    ck_assert_msg(ohets_partners_find_user(t, strangers[i], strlen(strangers[i]), &phc) == NULL,
+                  "found \"%s\"", strangers[i]);
+    ck_assert_ptr_null(phc);
+  }
+  ck_assert_ptr_null(ohets_partners_find_user(t, "alice", 4, &phc));
+  ck_assert_ptr_null(ohets_partners_find_user(t, "alice\0", 6, &phc));
+  ck_assert_ptr_null(ohets_partners_find_user(NULL, "alice", 5, &phc));
+  ck_assert_ptr_null(phc);
+  ck_assert_ptr_null(ohets_partners_find_user(t, NULL, 0, &phc));
+
+  /* lists_cert against cert_allowed: SUBMITTER04 has no "certs" */
+  ck_assert_int_eq(ohets_partner_lists_cert(p1, CERT_A), 1);
+  ck_assert_int_eq(ohets_partner_lists_cert(p1, CERT_B), 1);
+  ck_assert_int_eq(ohets_partner_lists_cert(p1, CERT_C), 0);
+  ck_assert_int_eq(ohets_partner_lists_cert(p3, CERT_A), 0);
+  ck_assert_int_eq(ohets_partner_lists_cert(p3, CERT_B), 1);
+  ck_assert_int_eq(ohets_partner_lists_cert(p4, CERT_A), 0);
+  ck_assert_int_eq(ohets_partner_cert_allowed(p4, CERT_A), 1);
+  ck_assert_int_eq(ohets_partner_lists_cert(p4, ""), 0);
+  ck_assert_int_eq(ohets_partner_lists_cert(p1, ""), 0);
+  ck_assert_int_eq(ohets_partner_lists_cert(p1, NULL), 0);
+
+  /* find_cert: CERT_B is listed by SUBMITTER03 first in the file, but
+   * SUBMITTER01 comes first in submitter order */
+  ck_assert_ptr_eq(ohets_partners_find_cert(t, CERT_A), p1);
+  ck_assert_ptr_eq(ohets_partners_find_cert(t, CERT_B), p1);
+  ck_assert_ptr_null(ohets_partners_find_cert(t, CERT_C));
+  ck_assert_ptr_null(ohets_partners_find_cert(t, ""));
+  ck_assert_ptr_null(ohets_partners_find_cert(t, "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"
+                                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"));
+  ck_assert_ptr_null(ohets_partners_find_cert(t, NULL));
+  ck_assert_ptr_null(ohets_partners_find_cert(NULL, CERT_A));
+  ohets_partners_free(t);
+}
+END_TEST
+
+/* Many partners and users: each username finds its own partner, each
+ * cert the first lister in submitter order. */
+START_TEST(partners_many_users_and_certs) {
+  char path[400], err[300];
+  snprintf(path, sizeof path, "%s/partners.json", tmpdir);
+  FILE *f = fopen(path, "w");
+  ck_assert_ptr_nonnull(f);
+  enum { N = 40, U = 3 };
+  fputs("{\"partners\":[", f);
+  for (unsigned i = 0; i < N; i++) {
+    unsigned sub = (i * 17) % N; /* file order differs from submitter order */
+    fprintf(f, "%s{\"submitter\":\"S%02u\",\"networks\":[\"127.0.0.0/8\"],\"certs\":[",
+            i ? "," : "", sub);
+    /* cert k is listed by partners S(k)..S(k+2) */
+    for (unsigned c = 0; c < 3; c++)
+      fprintf(f, "%s\"%064x\"", c ? "," : "", (sub + N - c) % N);
+    fputs("],\"users\":[", f);
+    for (unsigned u = 0; u < U; u++)
+      fprintf(f, "%s{\"username\":\"user%u.%u\",\"password\":\"" PHC "\"}", u ? "," : "", sub,
+              u);
+    fputs("]}", f);
+  }
+  fputs("]}", f);
+  ck_assert_int_eq(fclose(f), 0);
+  ohets_partner_table *t = NULL;
+  ck_assert_msg(ohets_partners_load(path, &t, err, sizeof err) == 0, "%s", err);
+  ck_assert_uint_eq(t->n_users, N * U);
+  for (unsigned sub = 0; sub < N; sub++) {
+    char want[8], name[32], cert[65];
+    snprintf(want, sizeof want, "S%02u", sub);
+    for (unsigned u = 0; u < U; u++) {
+      snprintf(name, sizeof name, "user%u.%u", sub, u);
+      const char *phc = NULL;
+      const ohets_partner *p = ohets_partners_find_user(t, name, strlen(name), &phc);
+      ck_assert_msg(p != NULL, "%s not found", name);
+      ck_assert_str_eq(p->submitter, want);
+      ck_assert_str_eq(phc, PHC);
+    }
+    snprintf(cert, sizeof cert, "%064x", sub);
+    const ohets_partner *p = ohets_partners_find_cert(t, cert);
+    ck_assert_ptr_nonnull(p);
+    /* listers S(sub), S(sub+1), S(sub+2) mod N: the least of them */
+    unsigned first = sub;
+    for (unsigned c = 1; c < 3; c++)
+      if ((sub + c) % N < first)
+        first = (sub + c) % N;
+    snprintf(want, sizeof want, "S%02u", first);
+    ck_assert_str_eq(p->submitter, want);
+  }
+  ohets_partners_free(t);
+}
+END_TEST
+#undef PHC
+#undef PHC2
+#undef CERT_A
+#undef CERT_B
+#undef CERT_C
 
 /* ---------------------------------------------------- backends, copy */
 
@@ -1721,6 +1934,8 @@ static Suite *store_suite(void) {
   tcase_add_test(common, fingerprint_parse);
   tcase_add_loop_test(common, partners_file_problems, 0,
                       (int)(sizeof partner_files / sizeof partner_files[0]));
+  tcase_add_test(common, partners_users_and_certs);
+  tcase_add_test(common, partners_many_users_and_certs);
   suite_add_tcase(s, common);
 
   TCase *sq = tcase_create("sqlite");
