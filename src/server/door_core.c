@@ -31,6 +31,11 @@
 #define CT_SOAP "application/soap+xml; charset=utf-8"
 #define CT_XML "text/xml; charset=utf-8"
 
+/* A PHC string of the default cost no password matches (a made-up salt and
+ * password): what an unknown user name is checked against. */
+#define NO_USER_PHC "$scrypt$ln=15,r=8,p=1$b3BlbmhldHMtbm8tdXNlcg$" \
+                    "OuIS7tYSNjOureq8p9pwoZyTT6kgEVu/OXcHw2LPf5A"
+
 typedef enum core_kind { KIND_SOAP = 1, KIND_MIME, KIND_WSDL } core_kind;
 
 /* A routed request on its way to a worker (the job's bytes). */
@@ -393,8 +398,12 @@ static int authenticate(const ohets_srv_door_work *w, const ohets_caqh_envelope 
   if (e->username != NULL) {
     const char *phc = NULL;
     p = ohets_partners_find_user(t, e->username, e->username_len, &phc);
-    if (p == NULL || e->password == NULL ||
-        ohets_caqh_phc_verify(phc, e->password, e->password_len) != 1) {
+    /* An unknown user costs one scrypt too, so the answer's time does not
+     * tell which user names exist. */
+    int ok = ohets_caqh_phc_verify(p != NULL ? phc : NO_USER_PHC,
+                                   e->password != NULL ? e->password : "",
+                                   e->password != NULL ? e->password_len : 0) == 1;
+    if (p == NULL || e->password == NULL || !ok) {
       *why = "user name or password not accepted";
       return 403;
     }
