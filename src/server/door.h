@@ -60,6 +60,7 @@ typedef struct ohets_srv_door_work {
   const ohets_srv_listen_cfg *listener;
   const ohets_srv_config *cfg;
   struct ohets_srv_replay *replay;    /* PayloadID cache (core) */
+  struct ohets_srv_credcache *creds;  /* passwords checked lately (core) */
   /* Runs the core on one X12 interchange as the Extranet does (overload,
    * store health, retries); submitter, when not NULL, is the only ISA06
    * the partner rules accept (the core door's authenticated one). */

@@ -23,6 +23,7 @@
 #include "caqh/multipart.h"
 #include "caqh/phc.h"
 #include "caqh/soap.h"
+#include "server/credcache.h"
 #include "server/door.h"
 #include "server/replay.h"
 
@@ -398,11 +399,18 @@ static int authenticate(const ohets_srv_door_work *w, const ohets_caqh_envelope 
   if (e->username != NULL) {
     const char *phc = NULL;
     p = ohets_partners_find_user(t, e->username, e->username_len, &phc);
+    const char *pw = e->password != NULL ? e->password : "";
+    size_t pw_len = e->password != NULL ? e->password_len : 0;
+    uint64_t now_ms = (uint64_t)time(NULL) * 1000u;
+    int ok = p != NULL && w->creds != NULL &&
+             ohets_srv_credcache_hit(w->creds, e->username, e->username_len, pw, pw_len, phc,
+                                     now_ms);
     /* An unknown user costs one scrypt too, so the answer's time does not
      * tell which user names exist. */
-    int ok = ohets_caqh_phc_verify(p != NULL ? phc : NO_USER_PHC,
-                                   e->password != NULL ? e->password : "",
-                                   e->password != NULL ? e->password_len : 0) == 1;
+    if (!ok)
+      ok = ohets_caqh_phc_verify(p != NULL ? phc : NO_USER_PHC, pw, pw_len) == 1;
+    if (ok && p != NULL && w->creds != NULL)
+      ohets_srv_credcache_add(w->creds, e->username, e->username_len, pw, pw_len, phc, now_ms);
     if (p == NULL || e->password == NULL || !ok) {
       *why = "user name or password not accepted";
       return 403;

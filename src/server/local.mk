@@ -11,6 +11,7 @@ OPENHETSD_SOURCES = \
 	src/server/transport.h src/server/transport_tcp.c src/server/transport_tls.c \
 	src/server/door.h src/server/door_extranet.c src/server/door_core.c \
 	src/server/replay.h src/server/replay.c \
+	src/server/credcache.h src/server/credcache.c \
 	src/server/conntable.h src/server/conntable.c \
 	src/server/sublimits.h src/server/sublimits.c \
 	src/server/dispatch.h src/server/dispatch.c src/server/job.h \
@@ -75,3 +76,11 @@ tests_unit_test_replay_SOURCES = tests/unit/test_replay.c src/server/replay.c \
 	src/server/replay.h
 tests_unit_test_replay_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_unit_test_replay_LDADD = libohcaqh.a libopenhets.a $(CHECK_LIBS)
+
+# CORE's checked-password cache on its own.
+check_PROGRAMS += tests/unit/test_credcache
+TESTS += tests/unit/test_credcache
+tests_unit_test_credcache_SOURCES = tests/unit/test_credcache.c src/server/credcache.c \
+	src/server/credcache.h
+tests_unit_test_credcache_CFLAGS = $(AM_CFLAGS) $(CRYPTO_CFLAGS) $(CHECK_CFLAGS)
+tests_unit_test_credcache_LDADD = $(CRYPTO_LIBS) $(CHECK_LIBS)

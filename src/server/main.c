@@ -28,6 +28,7 @@
 
 #include "server/admin.h"
 #include "server/proxy_accept.h"
+#include "server/credcache.h"
 #include "server/replay.h"
 #include "server/session.h"
 
@@ -36,6 +37,7 @@
 /* CORE's PayloadID cache: ten minutes of answers at most this large. */
 #define REPLAY_MAX_ENTRIES 100000
 #define REPLAY_MAX_BYTES (256u * 1024 * 1024)
+#define CREDCACHE_SLOTS 4096 /* checked passwords kept */
 
 typedef struct daemon_state {
   ohets_srv_server srv;        /* first: the drained callback casts back */
@@ -55,6 +57,7 @@ typedef struct daemon_state {
   int reload_tls_rc;
   int has_tls;                 /* some listener has TLS */
   ohets_srv_replay *replay; /* CORE's PayloadID cache (NULL: no core listener) */
+  ohets_srv_credcache *creds; /* CORE's checked passwords (NULL: no core listener) */
 } daemon_state;
 
 /* Thousands of sockets need more descriptors than the usual soft limit. */
@@ -484,7 +487,9 @@ static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) 
     core = core || cfg->listen[i].protocol == OHETS_SRV_PROTOCOL_CORE;
   if (core && (ohets_caqh_soap_init() != 0 ||
                ohets_srv_replay_new(&d->replay, REPLAY_MAX_ENTRIES, REPLAY_MAX_BYTES,
-                                    OHETS_SRV_REPLAY_TTL_MS) != 0)) {
+                                    OHETS_SRV_REPLAY_TTL_MS) != 0 ||
+               ohets_srv_credcache_new(&d->creds, CREDCACHE_SLOTS,
+                                       OHETS_SRV_CREDCACHE_TTL_MS) != 0)) {
     fprintf(stderr, OHETS_SRV_PROG ": cannot set up the CORE door (libxml2, the XSD)\n");
     return 1;
   }
@@ -503,7 +508,7 @@ static int start(daemon_state *d, uv_loop_t *loop, const ohets_srv_config *cfg) 
     return 1;
   }
   ohets_srv_dispatch_set_pool(srv->dispatch, srv->pool);
-  ohets_srv_pool_set_replay(srv->pool, d->replay);
+  ohets_srv_pool_set_core(srv->pool, d->replay, d->creds);
   if (ohets_srv_listeners_start(&srv->listeners, loop, cfg, on_accept, srv, err, sizeof err) != 0 ||
       run_as_user(cfg, err, sizeof err) != 0) {
     fprintf(stderr, OHETS_SRV_PROG ": %s\n", err);
@@ -581,6 +586,7 @@ done:
   if (srv != NULL) {
     ohets_srv_pool_free(srv->pool);
     ohets_srv_replay_free(d->replay);
+    ohets_srv_credcache_free(d->creds);
     ohets_srv_listeners_free(srv->listeners);
     ohets_srv_dispatch_free(srv->dispatch);
     ohets_srv_log_close(srv->log);

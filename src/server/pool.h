@@ -19,10 +19,13 @@ typedef void (*ohets_srv_done_fn)(void *arg, ohets_srv_job *job);
  * done(arg, job) on the loop thread. */
 int ohets_srv_pool_start(ohets_srv_pool **out, uv_loop_t *loop, const ohets_srv_config *cfg,
                          ohets_srv_done_fn done, void *arg, char *err, size_t errsz);
-/* Before the first job: the PayloadID cache the CORE door's jobs share
- * (the caller frees it after ohets_srv_pool_free). */
+/* Before the first job: the PayloadID cache and the checked-password
+ * cache the CORE door's jobs share (the caller frees them after
+ * ohets_srv_pool_free). */
 struct ohets_srv_replay;
-void ohets_srv_pool_set_replay(ohets_srv_pool *pool, struct ohets_srv_replay *replay);
+struct ohets_srv_credcache;
+void ohets_srv_pool_set_core(ohets_srv_pool *pool, struct ohets_srv_replay *replay,
+                             struct ohets_srv_credcache *creds);
 /* Loop thread: queues a job (the pool does not bound; the caller does). */
 void ohets_srv_pool_submit(ohets_srv_pool *pool, ohets_srv_job *job);
 /* Loop thread: finishes what is queued, joins the workers, closes the

@@ -84,6 +84,7 @@ struct ohets_srv_pool {
   atomic_uint busy;                  /* workers running a job (metrics) */
   unsigned delay_ms;            /* test hook: sleep per job */
   struct ohets_srv_replay *replay; /* CORE's PayloadID cache; NULL: none */
+  struct ohets_srv_credcache *creds; /* CORE's checked passwords; NULL: none */
 };
 
 /* ---------------------------------------------------- partner hooks */
@@ -293,6 +294,7 @@ static void run_job(worker *w, ohets_srv_job *job) {
       .listener = &cfg->listen[job->listener],
       .cfg = cfg,
       .replay = pool->replay,
+      .creds = pool->creds,
       .respond = job_respond,
       .respond_ctx = &run,
       .scratch = &w->payload,
@@ -566,8 +568,10 @@ void ohets_srv_pool_free(ohets_srv_pool *pool) {
   free(pool);
 }
 
-void ohets_srv_pool_set_replay(ohets_srv_pool *pool, struct ohets_srv_replay *replay) {
+void ohets_srv_pool_set_core(ohets_srv_pool *pool, struct ohets_srv_replay *replay,
+                             struct ohets_srv_credcache *creds) {
   pool->replay = replay;
+  pool->creds = creds;
 }
 
 int ohets_srv_pool_store_ok(const ohets_srv_pool *pool) {
