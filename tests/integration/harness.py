@@ -8,6 +8,7 @@ fixed sleep (the only pauses are the deliberate gaps of a trickling client).
 """
 
 import errno
+import hashlib
 import json
 import os
 import re
@@ -329,6 +330,32 @@ class Env:
         with open(path, "w", encoding="utf-8") as f:
             json.dump(settings, f)
         return path
+
+    def core_listener(self, host="127.0.0.1", port=0, client_cert="optional",
+                      idle_timeout_ms=None, **tls):
+        """A CORE door listener (DESIGN §13): protocol core over TLS with the
+        test server certificate and CA, client certificates optional unless
+        said otherwise; idle_timeout_ms: the listener's own, when given."""
+        lst = self.tls_listener(host, port, client_cert=client_cert, **tls)
+        lst["protocol"] = "core"
+        if idle_timeout_ms is not None:
+            lst["idle_timeout_ms"] = idle_timeout_ms
+        return lst
+
+    def cert_sha256(self, name):
+        """SHA-256 (lower-case hex) of a mkcerts.sh certificate's DER."""
+        with open(self.cert(name + ".pem"), encoding="ascii") as f:
+            return hashlib.sha256(ssl.PEM_cert_to_DER_cert(f.read())).hexdigest()
+
+    def hash_password(self, password):
+        """A PHC string for password from `openhetsd --hash-password`."""
+        r = subprocess.run([self.daemon_bin, "--hash-password"], input=password.encode(),
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30)
+        phc = r.stdout.decode(errors="replace").strip()
+        if r.returncode != 0 or not phc.startswith("$scrypt$"):
+            raise Fail("openhetsd --hash-password exited %d, printed %r: %s"
+                       % (r.returncode, phc[:80], r.stderr.decode(errors="replace").strip()))
+        return phc
 
     def write_partners(self, directory, partners, name="partners.json"):
         path = os.path.join(directory, name)
@@ -841,6 +868,98 @@ def compare(env, got, request, partners=None):
     check(g == w, describe_diff(g, w))
 
 
+class HttpResponse:
+    """One HTTP/1.1 response read off a Conn: status, reason, headers (a
+    list of (lower-case name, value)), body (chunked coding undone)."""
+
+    def __init__(self, status, reason, headers, body, raw_head):
+        self.status, self.reason, self.headers, self.body = status, reason, headers, body
+        self.raw_head = raw_head
+
+    def header(self, name, default=None):
+        name = name.lower()
+        for k, v in self.headers:
+            if k == name:
+                return v
+        return default
+
+    def __repr__(self):
+        return "HTTP %d %s (%d body bytes: %r)" % (self.status, self.reason, len(self.body),
+                                                  self.body[:120])
+
+
+def _http_take(conn, n, deadline):
+    while len(conn.buf) < n:
+        if time.monotonic() >= deadline:
+            raise Fail("no whole HTTP response in time (have %d bytes: %r)"
+                       % (len(conn.buf), bytes(conn.buf[:80])))
+        if not conn._fill(deadline):
+            raise Closed("connection closed inside an HTTP response (have %r)"
+                         % bytes(conn.buf[:80]))
+    out = bytes(conn.buf[:n])
+    del conn.buf[:n]
+    return out
+
+
+def _http_line(conn, deadline, limit=65536):
+    while True:
+        i = conn.buf.find(b"\r\n")
+        if i >= 0:
+            return _http_take(conn, i + 2, deadline)[:-2]
+        check(len(conn.buf) < limit, "no line end in %d bytes" % len(conn.buf))
+        if time.monotonic() >= deadline:
+            raise Fail("no whole HTTP line in time (have %r)" % bytes(conn.buf[:80]))
+        if not conn._fill(deadline):
+            raise Closed("connection closed before a whole HTTP line (have %r)"
+                         % bytes(conn.buf[:80]))
+
+
+def read_http(conn, timeout=None, head_request=False):
+    """The next HTTP/1.1 response on conn (a Conn, plain or TLS): status line,
+    headers, then a body of Content-Length bytes, chunked, or up to EOF when
+    neither is given.  An interim 1xx response is returned like any other
+    (its body is empty).  Fails on EOF or after timeout seconds."""
+    timeout = ANSWER_TIMEOUT if timeout is None else timeout
+    deadline = time.monotonic() + timeout
+    status_line = _http_line(conn, deadline)
+    m = re.match(rb"HTTP/1\.[01] (\d{3})(?: (.*))?$", status_line)
+    check(m is not None, "not an HTTP status line: %r" % status_line[:100])
+    status = int(m.group(1))
+    reason = (m.group(2) or b"").decode("latin-1")
+    headers, raw = [], [status_line]
+    while True:
+        line = _http_line(conn, deadline)
+        raw.append(line)
+        if not line:
+            break
+        check(b":" in line, "header line without a colon: %r" % line[:100])
+        k, v = line.split(b":", 1)
+        headers.append((k.strip().decode("latin-1").lower(), v.strip().decode("latin-1")))
+    resp = HttpResponse(status, reason, headers, b"", b"\r\n".join(raw))
+    if 100 <= status < 200 or status in (204, 304) or head_request:
+        return resp
+    te = (resp.header("transfer-encoding") or "").lower()
+    if "chunked" in te:
+        body = bytearray()
+        for _ in range(100000):
+            size = int(_http_line(conn, deadline).split(b";")[0], 16)
+            if size == 0:
+                while _http_line(conn, deadline):
+                    pass
+                break
+            body += _http_take(conn, size, deadline)
+            check(_http_take(conn, 2, deadline) == b"\r\n", "chunk not followed by CRLF")
+        resp.body = bytes(body)
+    elif resp.header("content-length") is not None:
+        resp.body = _http_take(conn, int(resp.header("content-length")), deadline)
+    else:
+        while not conn.eof and time.monotonic() < deadline:
+            conn._fill(deadline)
+        resp.body = bytes(conn.buf)
+        del conn.buf[:]
+    return resp
+
+
 def elapsed_ms(t0, t1):
     return (t1 - t0) * 1000.0
 
@@ -850,3 +969,9 @@ def is_errno(exc, *codes):
 
 
 __all__ = [n for n in dir() if not n.startswith("_")] + ["errno", "signal", "os", "time", "json"]
+
+
+# The CORE door's tests (test_core.py) register themselves when the suite
+# imports the harness, after everything above is defined (test_core imports
+# from here), so suite.py's list of modules needs no change for them.
+import test_core  # noqa: E402,F401

@@ -20,4 +20,6 @@ EXTRA_DIST += \
 	tests/integration/run-tls.sh \
 	tests/integration/test_disk.py \
 	tests/integration/test_log.py \
+	tests/integration/test_core.py \
+	tests/integration/core_zeep_client.py \
 	tests/integration/README.md
