@@ -500,8 +500,10 @@ def core_foreign_clients(env, report):
         same_x12(res["Payload"].encode("utf-8"), want[0], "zeep's 271")
         ev = d.wait_event(lambda e: e.get("event") == "request" and e.get("payload_id") == pid, 5)
         check(ev is not None and ev.get("envelope") == "soap", "zeep's request line: %s" % ev)
-        wsdl_ev = [e for e in requests_of(d) if e.get("envelope") == "wsdl"]
-        check(wsdl_ev and wsdl_ev[-1].get("http_status") == 200, "no WSDL request line")
+        wsdl_ev = d.wait_event(lambda e: e.get("event") == "request"
+                               and e.get("envelope") == "wsdl", 5)
+        check(wsdl_ev is not None and wsdl_ev.get("http_status") == 200,
+              "WSDL request line: %s" % wsdl_ev)
 
     def s_client(cert):
         if shutil.which("openssl") is None:
@@ -726,7 +728,11 @@ def core_envelope_rules(env, report):
                 r = c.envelope(kind, fields_for(req, payload_id=pid))
                 check_envelope(r, "good %s after the table" % kind,
                                payload_type=PT_BY_KIND["271"], payload_id=pid, kind=kind)
+        n_sent = 2 * (len(table) + len(multi) + 1)
+        d.wait_count(lambda e: e.get("event") == "request", n_sent, 5)
         errs = [e for e in requests_of(d) if e.get("error_code") not in (None, "Success")]
+        check(len(errs) == n_sent - 2, "%d envelope errors logged, %d sent"
+              % (len(errs), n_sent - 2))
         check(errs and all(e.get("answer") is None for e in errs),
               "envelope errors logged with an answer: %s" % [e for e in errs
                                                             if e.get("answer") is not None][:1])
@@ -877,6 +883,8 @@ def core_soap_faults(env, report):
             r = c.envelope("soap", fields_for(req, payload_id=pid))
             check_envelope(r, "good SOAP after the Faults on the same connection",
                            payload_type=PT_BY_KIND["271"], payload_id=pid)
+        d.wait_count(lambda e: e.get("event") == "request" and e.get("http_status") == 400,
+                     len(bodies), 5)
         faults = [e for e in requests_of(d) if e.get("http_status") == 400]
         check(len(faults) >= len(bodies) - len(failures) and
               all(e.get("error_code") == "env:Sender" and e.get("envelope") == "soap"
@@ -1044,6 +1052,18 @@ def core_hostile(env, report):
         check_envelope(got[2], "pipelined 3", payload_id=ids[2], kind="soap",
                        code="ReceiverIDIllegal")
 
+    def wsdl_host():
+        with CoreClient(port) as c:
+            c.send(b'GET %s?wsdl HTTP/1.1\r\nHost: evil"><x>\r\n\r\n' % SOAP_PATH.encode())
+            r = c.reply()
+        check(r.status == 200 and b"wsdl:definitions" in r.resp.body,
+              "WSDL with a hostile Host: %r" % r)
+        check(b"evil" not in r.resp.body and b"<x>" not in r.resp.body,
+              "the hostile Host is echoed into the WSDL")
+
+    smuggle = (b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\nContent-Length: 4\r\n"
+               b"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\n" % (SOAP_PATH.encode(), soap_ct.encode())
+               + http_request(SOAP_PATH, b"hello", soap_ct))
     b = "openhets-test-b"
     good_mime = mime_request(fields_for(req), b)
     dup = mime_request(fields_for(req) + [("SenderID", b"SUBMITTER01")], b)
@@ -1054,6 +1074,12 @@ def core_hostile(env, report):
         case("400 malformed request line", http_error(b"GARBAGE\r\n\r\n", 400))
         case("400 bad header line", http_error(b"POST %s HTTP/1.1\r\nHost x\r\n\r\n"
                                                % SOAP_PATH.encode(), 400))
+        case("400 Content-Length and chunked together (smuggling)", http_error(smuggle, 400))
+        case("400 two different Content-Lengths", http_error(
+            http_request(SOAP_PATH, b"hello", soap_ct, extra=("Content-Length: 6",)), 400))
+        case("505 HTTP/2.0", http_error(b"POST %s HTTP/2.0\r\nHost: x\r\n\r\n"
+                                        % SOAP_PATH.encode(), 505))
+        case("WSDL: a hostile Host is not echoed", wsdl_host)
         case("404 unknown path", http_error(http_request("/eligibility/realtime/x", b"x",
                                                          soap_ct), 404))
         case("404 GET without ?wsdl", http_error(http_request(SOAP_PATH, b"", None, "GET",
