@@ -557,7 +557,7 @@ END_TEST
 static void *reader(void *arg) {
   long bad = 0;
   (void)arg;
-  for (int i = 0; i < 300; i++) {
+  for (int i = 0; i < 150; i++) {
     ohets_caqh_envelope e;
     char err[256];
     ohets_caqh_envelope_init(&e);
