@@ -473,6 +473,39 @@ def core_foreign_clients(env, report):
         check([e.get("seq") for e in evs] == [1, 2] and
               all(e.get("envelope") == "mime" for e in evs), "curl's request lines: %s" % evs)
 
+    def wsdl():
+        with CoreClient(core_port) as c:
+            c.send(b"GET %s?wsdl HTTP/1.1\r\nHost: 127.0.0.1:%d\r\n\r\n"
+                   % (SOAP_PATH.encode(), core_port))
+            r = c.reply()
+        check(r.status == 200 and (r.resp.header("content-type") or "").startswith("text/xml"),
+              "GET ?wsdl: %r" % r)
+        w, s12, xs = ("http://schemas.xmlsoap.org/wsdl/", "http://schemas.xmlsoap.org/wsdl/soap12/",
+                      "http://www.w3.org/2001/XMLSchema")
+        root = ET.fromstring(r.resp.body)
+        check(root.tag == "{%s}definitions" % w and
+              root.get("targetNamespace") == "http://www.caqh.org/SOAP/WSDL/",
+              "WSDL root %s targetNamespace %s" % (root.tag, root.get("targetNamespace")))
+        pt = root.find("{%s}portType[@name='CORETransactions']" % w)
+        check(pt is not None and pt.find("{%s}operation[@name='RealTimeTransaction']" % w)
+              is not None, "no portType CORETransactions with RealTimeTransaction")
+        b = root.find("{%s}binding[@name='CoreSoapBinding']" % w)
+        check(b is not None and b.find("{%s}binding" % s12) is not None,
+              "no SOAP 1.2 binding CoreSoapBinding")
+        op = b.find("{%s}operation[@name='RealTimeTransaction']/{%s}operation" % (w, s12))
+        check(op is not None and op.get("soapAction") == "RealTimeTransaction",
+              "binding operation soapAction: %s" % (op.attrib if op is not None else None))
+        addr = root.find("{%s}service[@name='Core']/{%s}port[@name='CoreSoapPort']/{%s}address"
+                         % (w, w, s12))
+        check(addr is not None and addr.get("location") ==
+              "https://127.0.0.1:%d%s" % (core_port, SOAP_PATH),
+              "service Core port CoreSoapPort address: %s"
+              % (addr.attrib if addr is not None else None))
+        names = {e.get("name") for e in root.iter("{%s}element" % xs)
+                 if e.get("name", "").startswith("COREEnvelope")}
+        check(names == {"COREEnvelopeRealTimeRequest", "COREEnvelopeRealTimeResponse"},
+              "WSDL types declare %s" % names)
+
     def zeep():
         probe = subprocess.run([ZEEP_PYTHON, "-c", "import zeep, requests"],
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60) \
@@ -535,6 +568,7 @@ def core_foreign_clients(env, report):
 
     try:
         sub("curl MIME, two requests on one keep-alive connection", curl)
+        sub("GET ?wsdl: service, port, binding, operation, address (read here)", wsdl)
         sub("python3-zeep from ?wsdl, client certificate", zeep)
         sub("openssl s_client with client1: 200 Success 271", lambda: s_client("client1"))
         sub("openssl s_client without a certificate: 401 UnAuthorized", lambda: s_client(None))
@@ -813,6 +847,7 @@ def core_authentication(env, report):
 def core_replay(env, report):
     d = rules_daemon(env, "core-replay")
     req, other = good_request(env, 13), good_request(env, 14)
+    req2 = good_request(env, 17, submitter="SUBMITTER02")
     try:
         with CoreClient(d.ports[0]) as c:
             for kind in ("soap", "mime"):
@@ -845,7 +880,18 @@ def core_replay(env, report):
                                payload_type=PT_BY_KIND["271"])
                 check(fresh.fields["TimeStamp"] != first.fields["TimeStamp"],
                       "a fresh id got the old TimeStamp")
-            d.wait_count(lambda e: e.get("event") == "request", 8, 5)
+                # Authentication comes before the cache: no credentials get a
+                # 401, never the cached 271.
+                with CoreClient(d.ports[0], cert=None) as anon:
+                    r = anon.envelope(kind, fields_for(req, payload_id=pid))
+                check_envelope(r, "%s replayed id without credentials" % kind, status=401,
+                               code="UnAuthorized", payload_id=pid, kind=kind)
+                # The cache is per submitter: SUBMITTER02 may use the same id.
+                r = c.envelope(kind, fields_for(req2, payload_id=pid))
+                check_envelope(r, "%s same id from SUBMITTER02" % kind, payload_id=pid,
+                               kind=kind, receiver="SUBMITTER02")
+                check(r.fields["PayloadType"] != PT_ERROR, "%s: SUBMITTER02 got %r" % (kind, r))
+            d.wait_count(lambda e: e.get("event") == "request", 12, 5)
             ids = [e.get("error_code") for e in requests_of(d)]
             check(ids.count("PayloadIDIllegal") == 2, "log error codes: %s" % ids)
     finally:
@@ -893,6 +939,66 @@ def core_soap_faults(env, report):
                   for e in faults), "Fault request lines: %s" % faults[:2])
         if failures:
             raise Fail("%d Fault case(s) failed: %s" % (len(failures), failures))
+    finally:
+        d.kill()
+
+
+@test("core: every SOAP response envelope has each element the response XSD requires "
+      "(PayloadID, ReceiverID even when the request lacked them); zeep reads such an answer",
+      transports=ONCE)
+def core_response_schema(env, report):
+    """src/caqh/CORERule2.2.0.xsd (inline in the WSDL) makes every field of
+    COREEnvelopeRealTimeResponse but Payload required; a client generated
+    from the WSDL (zeep) refuses an answer that leaves one out."""
+    d = rules_daemon(env, "core-response-schema")
+    req = good_request(env, 16)
+    required = [f for f in RESPONSE_FIELDS if f != "Payload"]
+    failures = []
+    rows = [("PayloadID dropped", {"PayloadID": None}), ("PayloadID empty", {"PayloadID": ""}),
+            ("SenderID dropped", {"SenderID": None}), ("everything but PayloadType dropped",
+                                                       {f: None for f in REQUEST_FIELDS[1:]})]
+    try:
+        with CoreClient(d.ports[0]) as c:
+            for name, over in rows:
+                sub = "core/response-schema/" + name
+                try:
+                    r = c.envelope("soap", fields_for(req, **over))
+                    check(r.kind == "soap" and r.fields.get("PayloadType") == PT_ERROR,
+                          "got %r" % r)
+                    missing = [f for f in required if f not in r.fields]
+                    check(not missing, "%s answer lacks %s (required by the response XSD); "
+                          "it has %s" % (r.code(), ", ".join(missing), ", ".join(r.order)))
+                    report(sub, True, None)
+                except Fail as e:
+                    failures.append(name)
+                    report(sub, False, str(e))
+        sub = "core/response-schema/zeep reads the answer to an empty PayloadID"
+        if not os.access(ZEEP_PYTHON, os.X_OK) or subprocess.run(
+                [ZEEP_PYTHON, "-c", "import zeep, requests"], stdout=subprocess.PIPE,
+                stderr=subprocess.PIPE, timeout=60).returncode != 0:
+            report(sub, None, "SKIPPED: %s cannot import zeep and requests" % ZEEP_PYTHON)
+        else:
+            work = env.scratch("core-response-schema-zeep")
+            path = os.path.join(work, "req.x12")
+            with open(path, "wb") as f:
+                f.write(req)
+            script = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                                  "core_zeep_client.py")
+            z = subprocess.run([ZEEP_PYTHON, script,
+                                "https://127.0.0.1:%d%s?wsdl" % (d.ports[0], SOAP_PATH),
+                                env.cert("client1.pem"), env.cert("client1.key"),
+                                env.cert("ca.pem"), path, "SUBMITTER01", "", now_stamp()],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+            err = z.stderr.decode(errors="replace").strip().splitlines()
+            if z.returncode == 0 and b'"PayloadIDRequired"' in z.stdout:
+                report(sub, True, None)
+            else:
+                failures.append("zeep")
+                report(sub, False, "zeep exited %d: %s" % (z.returncode,
+                                                          err[-1] if err else z.stdout[:200]))
+        if failures:
+            raise Fail("%d response(s) do not fit the response XSD: %s" % (len(failures),
+                                                                          failures))
     finally:
         d.kill()
 
