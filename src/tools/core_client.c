@@ -351,9 +351,17 @@ static int read_body(ohets_core_kind kind, const ohets_caqh_http_msg *msg, ohets
     if (ohets_caqh_soap_read(body, msg->body_len, 1, &r->env, why, sizeof why) ==
         OHETS_CAQH_SOAP_OK)
       return 1;
-    /* A Fault, or XML that is neither: either way the server's words. */
-    r->fault = 1;
-    printable(r->error_message, sizeof r->error_message, why, strlen(why));
+    /* The reader says "SOAP Fault: <reason>" for a Fault the server sent;
+     * anything else is a body it could not read. */
+    static const char prefix[] = "SOAP Fault: ";
+    int sent = strncmp(why, prefix, sizeof prefix - 1) == 0;
+    if (!sent && msg->status == 200) {
+      snprintf(err, errsz, "the answer's SOAP envelope cannot be read: %s", why);
+      return -EPROTO;
+    }
+    r->fault = sent;
+    const char *reason = sent ? why + sizeof prefix - 1 : why;
+    printable(r->error_message, sizeof r->error_message, reason, strlen(reason));
     return 1;
   }
   char boundary[OHETS_CAQH_BOUNDARY_MAX + 1];
