@@ -23,14 +23,7 @@
 #define EXPECT_KEPT 32 /* "100-continue" and a little room */
 #define URL_KEPT 768   /* path and query, 255 bytes each, and a scheme://authority */
 
-enum header_kind {
-  HDR_OTHER,
-  HDR_HOST,
-  HDR_CONTENT_TYPE,
-  HDR_SOAP_ACTION,
-  HDR_EXPECT,
-  HDR_TRANSFER_ENCODING
-};
+enum header_kind { HDR_OTHER, HDR_HOST, HDR_CONTENT_TYPE, HDR_SOAP_ACTION, HDR_EXPECT };
 
 struct ohets_caqh_http_reader {
   http_parser parser;
@@ -623,6 +616,8 @@ ohets_caqh_http_status ohets_caqh_http_reader_eof(ohets_caqh_http_reader *r,
   size_t consumed;
   if (err == HPE_PAUSED && r->message_done)
     return give_message(r, &consumed, msg);
+  if (err == HPE_OK)
+    return OHETS_CAQH_HTTP_NEED_MORE; /* only line ends since the last message */
   fail(r, 400, "connection closed in the middle of a %s",
        r->responses ? "response" : "request");
   return give_error(r, msg);

@@ -465,7 +465,12 @@ out:
 /* ------------------------------------------------------------------ */
 /* Writing                                                             */
 
+/* Whether CRLF + v holds CRLF "--" boundary: the CRLF before a value is
+ * the blank line's, so a value starting "--boundary" would end its part
+ * too. */
 static int contains_delimiter(const char *v, size_t n, const char *boundary, size_t blen) {
+  if (n >= 2 + blen && v[0] == '-' && v[1] == '-' && memcmp(v + 2, boundary, blen) == 0)
+    return 1;
   for (size_t i = 0; i + 4 + blen <= n; i++)
     if (v[i] == '\r' && v[i + 1] == '\n' && v[i + 2] == '-' && v[i + 3] == '-' &&
         memcmp(v + i + 4, boundary, blen) == 0)

@@ -85,16 +85,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
     return 0;
   }
   /* Round trip: what was read, written with a fresh boundary, reads back. */
+  /* The input's own boundary, so values may hold it (the writer must
+   * refuse those), then a fresh one. */
   char fresh[OHETS_CAQH_BOUNDARY_MAX + 1];
-  ohets_caqh_mime_make_boundary(size, fresh);
-  ohets_buf out;
-  ohets_buf_init(&out, 4 * size + 4096);
-  if (ohets_caqh_mime_write(&out, fresh, &e) == 0) {
-    check(ohets_caqh_mime_read(out.data, out.len, fresh, &again, err, sizeof err) == 0);
-    check(same_envelope(&e, &again));
+  for (int pass = 0; pass < 2; pass++) {
+    if (pass == 0)
+      memcpy(fresh, boundary, sizeof fresh);
+    else
+      ohets_caqh_mime_make_boundary(size, fresh);
+    ohets_buf out;
+    ohets_buf_init(&out, 4 * size + 4096);
+    if (ohets_caqh_mime_write(&out, fresh, &e) == 0) {
+      check(ohets_caqh_mime_read(out.data, out.len, fresh, &again, err, sizeof err) == 0);
+      check(same_envelope(&e, &again));
+    }
+    ohets_buf_free(&out);
+    ohets_caqh_envelope_clear(&again);
   }
-  ohets_buf_free(&out);
-  ohets_caqh_envelope_clear(&again);
   ohets_caqh_envelope_clear(&e);
   return 0;
 }

@@ -293,6 +293,57 @@ START_TEST(pipelined) {
 }
 END_TEST
 
+/* Every good request of the table back to back (those that keep the
+ * connection), arriving in random pieces: each comes out whole, in order,
+ * with its own length, whatever the split. */
+START_TEST(pipelined_random_splits) {
+  size_t n_cases = sizeof req_cases / sizeof req_cases[0];
+  char *all = malloc(64 * 1024);
+  ck_assert_ptr_nonnull(all);
+  size_t lens[64], n_msgs = 0, total = 0;
+  for (size_t i = 0; i < n_cases; i++) {
+    int status;
+    char *t = case_text((int)i, &status);
+    if (status == 0 && req_cases[i].keep_alive) {
+      size_t n = strlen(t);
+      memcpy(all + total, t, n);
+      total += n;
+      lens[n_msgs++] = n;
+    }
+    free(t);
+  }
+  for (unsigned seed = 1; seed <= 50; seed++) {
+    ohets_caqh_http_reader *r;
+    ck_assert_int_eq(ohets_caqh_http_reader_new(&r, 0, MAX_BODY), 0);
+    unsigned state = seed;
+    size_t start = 0, have = 0, got = 0;
+    while (have < total) {
+      state = state * 1103515245u + 12345u;
+      size_t step = 1 + (state >> 16) % 300;
+      have = have + step < total ? have + step : total;
+      for (;;) {
+        ohets_caqh_http_msg msg;
+        size_t consumed;
+        ohets_caqh_http_status st = ohets_caqh_http_reader_next(
+            r, (const uint8_t *)all + start, have - start, &consumed, &msg);
+        ck_assert_int_ne(st, OHETS_CAQH_HTTP_ERROR);
+        if (st == OHETS_CAQH_HTTP_NEED_MORE)
+          break;
+        ck_assert_uint_lt(got, n_msgs);
+        ck_assert_uint_eq(consumed, lens[got]);
+        got++;
+        start += consumed;
+        ohets_caqh_http_msg_clear(&msg);
+      }
+    }
+    ck_assert_uint_eq(got, n_msgs);
+    ck_assert_uint_eq(start, total);
+    ohets_caqh_http_reader_free(r);
+  }
+  free(all);
+}
+END_TEST
+
 /* After Connection: close, more bytes are an error, not a request. */
 START_TEST(nothing_after_close) {
   const char *t = "GET / HTTP/1.1\r\nConnection: close\r\n\r\nGET / HTTP/1.1\r\n\r\n";
@@ -474,6 +525,17 @@ START_TEST(responses) {
   ck_assert_int_eq(ohets_caqh_http_reader_eof(r, &msg), OHETS_CAQH_HTTP_NEED_MORE);
   ohets_caqh_http_reader_free(r);
 
+  /* Closed after stray line ends: nothing lost; mid-head: an error. */
+  ck_assert_int_eq(ohets_caqh_http_reader_new(&r, 0, MAX_BODY), 0);
+  ck_assert_int_eq(next_str(r, "\r\n", &msg), OHETS_CAQH_HTTP_NEED_MORE);
+  ck_assert_int_eq(ohets_caqh_http_reader_eof(r, &msg), OHETS_CAQH_HTTP_NEED_MORE);
+  ohets_caqh_http_reader_free(r);
+  ck_assert_int_eq(ohets_caqh_http_reader_new(&r, 0, MAX_BODY), 0);
+  ck_assert_int_eq(next_str(r, "GET / HTTP/1.1\r\nHo", &msg), OHETS_CAQH_HTTP_NEED_MORE);
+  ck_assert_int_eq(ohets_caqh_http_reader_eof(r, &msg), OHETS_CAQH_HTTP_ERROR);
+  ck_assert_int_eq(msg.error_status, 400);
+  ohets_caqh_http_reader_free(r);
+
   /* Delimited by the close. */
   ck_assert_int_eq(ohets_caqh_http_reader_new(&r, 1, MAX_BODY), 0);
   t = "HTTP/1.0 200 OK\r\nContent-Type: text/xml\r\n\r\nuntil the end";
@@ -587,6 +649,7 @@ int main(void) {
   tcase_add_loop_test(tc, requests_random_splits, 0, n);
   tcase_add_test(tc, method_name_and_minor);
   tcase_add_test(tc, pipelined);
+  tcase_add_test(tc, pipelined_random_splits);
   tcase_add_test(tc, nothing_after_close);
   tcase_add_test(tc, expect_continue);
   tcase_add_test(tc, header_limit_exact);

@@ -313,6 +313,9 @@ START_TEST(writes_exact) {
   /* A value holding the delimiter cannot be written with that boundary. */
   ck_assert_int_eq(ohets_caqh_envelope_set_str(&e, OHETS_CAQH_PAYLOAD, "x\r\n--bnd--\r\n"), 0);
   ck_assert_int_eq(ohets_caqh_mime_write(&b, "bnd", &e), -EINVAL);
+  /* So does one starting with it: the blank line's CRLF comes before. */
+  ck_assert_int_eq(ohets_caqh_envelope_set_str(&e, OHETS_CAQH_PAYLOAD, "--bnd\r\nx"), 0);
+  ck_assert_int_eq(ohets_caqh_mime_write(&b, "bnd", &e), -EINVAL);
   ohets_buf_reset(&b);
   ck_assert_int_eq(ohets_caqh_mime_write(&b, "bnd2", &e), 0);
   ohets_buf_free(&b);
