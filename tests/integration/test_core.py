@@ -898,11 +898,47 @@ def core_replay(env, report):
         d.kill()
 
 
+def soap_dialect(fields, variant):
+    """The same request as other SOAP stacks write it."""
+    def kids(cdata=False, indent="", attr=""):
+        return "".join("%s<%s%s>%s</%s>" % (indent, k, attr, "<![CDATA[%s]]>" % v.decode()
+                                              if cdata and k == "Payload" else xml_text(v), k)
+                       for k, v in fields if v is not None)
+    body = {
+        "Payload in CDATA": '<?xml version="1.0" encoding="UTF-8"?><s:Envelope xmlns:s="%s">'
+                            '<s:Body><c:COREEnvelopeRealTimeRequest xmlns:c="%s">%s'
+                            '</c:COREEnvelopeRealTimeRequest></s:Body></s:Envelope>'
+                            % (NS_SOAP12, NS_CORE, kids(cdata=True)),
+        "pretty-printed, a comment, an empty Header": '<?xml version="1.0"?>\n<!-- hi -->\n'
+                            '<soap:Envelope xmlns:soap="%s">\n  <soap:Header/>\n  <soap:Body>\n'
+                            '    <ns1:COREEnvelopeRealTimeRequest xmlns:ns1="%s">%s\n'
+                            '    </ns1:COREEnvelopeRealTimeRequest>\n  </soap:Body>\n'
+                            '</soap:Envelope>\n' % (NS_SOAP12, NS_CORE, kids(True, "\n      ")),
+        "a byte order mark, no XML declaration": '\ufeff<s:Envelope xmlns:s="%s"><s:Body>'
+                            '<c:COREEnvelopeRealTimeRequest xmlns:c="%s">%s'
+                            '</c:COREEnvelopeRealTimeRequest></s:Body></s:Envelope>'
+                            % (NS_SOAP12, NS_CORE, kids()),
+        "default namespaces, children xmlns=\"\"": '<Envelope xmlns="%s"><Body>'
+                            '<COREEnvelopeRealTimeRequest xmlns="%s">%s'
+                            '</COREEnvelopeRealTimeRequest></Body></Envelope>'
+                            % (NS_SOAP12, NS_CORE, kids(attr=' xmlns=""')),
+    }[variant]
+    return body.encode("utf-8")
+
+
+SOAP_DIALECTS = ("Payload in CDATA", "pretty-printed, a comment, an empty Header",
+                 "a byte order mark, no XML declaration", "default namespaces, children xmlns=\"\"")
+
+
 @test("core: SOAP Fault (400, env:Sender) for not XML, wrong namespace, unknown element, "
-      "fields out of order, SOAP 1.1", transports=ONCE)
+      "fields out of order, SOAP 1.1, qualified fields; other SOAP stacks' dialects answered",
+      transports=ONCE)
 def core_soap_faults(env, report):
     d = rules_daemon(env, "core-faults")
     req = good_request(env, 15)
+    ext = Conn(d.ports[1], tls=False)
+    want = extranet_answer(ext, req)
+    ext.close()
     fields = fields_for(req)
     swapped = [fields[1], fields[0]] + fields[2:]
     bodies = [
@@ -914,7 +950,11 @@ def core_soap_faults(env, report):
         ("fields out of order", soap_request(swapped)),
         ("SOAP 1.1 envelope", soap_request(fields, ns_env=NS_SOAP11)),
         ("empty body", b""),
+        ("namespace-qualified fields", soap_request(fields).replace(b"<PayloadType>",
+                                                                    b"<cor:PayloadType>")
+         .replace(b"</PayloadType>", b"</cor:PayloadType>")),
     ]
+
     failures = []
     try:
         with CoreClient(d.ports[0]) as c:
@@ -931,6 +971,22 @@ def core_soap_faults(env, report):
             r = c.envelope("soap", fields_for(req, payload_id=pid))
             check_envelope(r, "good SOAP after the Faults on the same connection",
                            payload_type=PT_BY_KIND["271"], payload_id=pid)
+            # What other SOAP stacks send is taken: the same 271.
+            for variant in SOAP_DIALECTS:
+                sub = "core/soap-dialect/" + variant
+                pid = new_id()
+                try:
+                    c.send(http_request(SOAP_PATH, soap_dialect(fields_for(req, payload_id=pid),
+                                                                variant),
+                                        'application/soap+xml; charset=utf-8; '
+                                        'action="RealTimeTransaction"'))
+                    r = c.reply()
+                    check_envelope(r, sub, payload_type=PT_BY_KIND["271"], payload_id=pid)
+                    same_x12(r.fields["Payload"], want, sub)
+                    report(sub, True, None)
+                except Fail as e:
+                    failures.append(sub)
+                    report(sub, False, str(e))
         d.wait_count(lambda e: e.get("event") == "request" and e.get("http_status") == 400,
                      len(bodies), 5)
         faults = [e for e in requests_of(d) if e.get("http_status") == 400]
@@ -999,6 +1055,34 @@ def core_response_schema(env, report):
         if failures:
             raise Fail("%d response(s) do not fit the response XSD: %s" % (len(failures),
                                                                           failures))
+    finally:
+        d.kill()
+
+
+@test("core: a mustUnderstand header block the server does not know gets Fault code "
+      "env:MustUnderstand (SOAP 1.2 Part 1, 5.4.8), and the connection still serves",
+      transports=ONCE)
+def core_must_understand(env, report):
+    """Not in DESIGN §13's list: SOAP 1.2 itself fixes this code for a
+    mandatory header block not understood (env:Sender is for a bad message)."""
+    d = rules_daemon(env, "core-must-understand")
+    req = good_request(env, 18)
+    kids = "".join("<%s>%s</%s>" % (k, xml_text(v), k) for k, v in fields_for(req))
+    must = ('<s:Envelope xmlns:s="%s"><s:Header><x:T xmlns:x="urn:x" s:mustUnderstand="true"/>'
+            '</s:Header><s:Body><c:COREEnvelopeRealTimeRequest xmlns:c="%s">%s'
+            '</c:COREEnvelopeRealTimeRequest></s:Body></s:Envelope>'
+            % (NS_SOAP12, NS_CORE, kids)).encode()
+    try:
+        with CoreClient(d.ports[0]) as c:
+            c.send(http_request(SOAP_PATH, must, "application/soap+xml; charset=utf-8"))
+            r = c.reply()
+            check(r.status == 400 and r.kind == "fault", "got %r" % r)
+            check(r.fault_code == (NS_SOAP12, "MustUnderstand"),
+                  "Fault code %s (reason %r), want env:MustUnderstand"
+                  % (r.fault_code, r.fault_reason))
+            pid = new_id()
+            check_envelope(c.envelope("soap", fields_for(req, payload_id=pid)), "after it",
+                           payload_type=PT_BY_KIND["271"], payload_id=pid)
     finally:
         d.kill()
 
