@@ -85,9 +85,11 @@ static const char *status_code(int status) {
   case 408: return "408";
   case 411: return "411";
   case 413: return "413";
+  case 414: return "414";
   case 415: return "415";
   case 431: return "431";
   case 505: return "505";
+  case 500: return "500";
   default: return "400";
   }
 }
@@ -215,6 +217,8 @@ static int core_error_answer(const char *code, const char *trace, int raw, const
                              "multipart/form-data with a boundary"
            : status == 411 ? "a POST needs Content-Length or chunked coding"
            : status == 413 ? "the request body is larger than max_body_bytes"
+           : status == 414 ? "the request target is longer than 255 bytes"
+           : status == 500 ? "the server could not read this request"
            : status == 431 ? "the request's headers are larger than 16 KiB"
            : status == 505 ? "only HTTP/1.0 and HTTP/1.1 are spoken here"
            : status == 503 ? "the server cannot take this request now"
@@ -228,10 +232,10 @@ static int core_error_answer(const char *code, const char *trace, int raw, const
   return ohets_caqh_http_write_error(out, status, text, 1);
 }
 
-/* Room for the largest body, its headers and chunked coding's overhead. */
+/* The reader's own bound on one message (http_reader.h): headers, the
+ * largest body and chunked coding's framing. */
 static size_t core_max_buffer(const ohets_srv_config *cfg) {
-  size_t body = (size_t)cfg->max_body_bytes;
-  return body + body / 4 + OHETS_CAQH_HEADERS_MAX + 4096;
+  return OHETS_CAQH_HEADERS_MAX + 2 * (size_t)cfg->max_body_bytes + 64 * 1024;
 }
 
 /* ----------------------------------------------------- worker side */
