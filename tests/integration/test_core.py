@@ -31,7 +31,7 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 
-from harness import (SLACK_MS, Closed, Conn, Daemon, Fail, answer_kind, build_270,
+from harness import (ANSWER_TIMEOUT, SLACK_MS, Closed, Conn, Daemon, Fail, answer_kind, build_270,
                      check, describe_diff, hets_code, normalise, read_http, test, wrap)
 
 ONCE = ("plain",)
@@ -1214,6 +1214,13 @@ def core_hostile(env, report):
                 check(r.status == 400, "want 400, got %r" % r)
         return run
 
+    def mime_ok(body, ctype):
+        def run():
+            with CoreClient(port) as c:
+                c.send(http_request(MIME_PATH, body, ctype))
+                check_envelope(c.reply(), "MIME", payload_type=PT_BY_KIND["271"], kind="mime")
+        return run
+
     def soap_fault(body, ctype=soap_ct):
         def run():
             with CoreClient(port) as c:
@@ -1299,6 +1306,23 @@ def core_hostile(env, report):
                                              "multipart/form-data; boundary=%s" % b))
         case("duplicate parts", mime_400(dup, "multipart/form-data; boundary=%s" % b))
         case("multipart without a boundary", mime_400(good_mime, "multipart/form-data"))
+        mct = "multipart/form-data; boundary=%s" % b
+        f = fields_for(req)
+        case("MIME parts in reverse order", mime_ok(mime_request(list(reversed(f)), b), mct))
+        case("MIME with an unknown extra part", mime_ok(mime_request(f + [("Other", b"x")], b),
+                                                        mct))
+        case("MIME with a quoted boundary holding a space",
+             mime_ok(mime_request(f, "a b"), 'multipart/form-data; boundary="a b"'))
+        case("MIME with a preamble and an epilogue",
+             mime_ok(b"preamble\r\n" + mime_request(f, b) + b"epilogue", mct))
+        case("MIME Payload part with a filename", mime_ok(
+            mime_request(f, b).replace(b'name="Payload"', b'name="Payload"; filename="a.x12"'),
+            mct))
+        case("MIME base64 Content-Transfer-Encoding", mime_400(
+            mime_request(f, b).replace(b'name="Payload"\r\n', b'name="Payload"\r\n'
+                                       b'Content-Transfer-Encoding: base64\r\n'), mct))
+        case("MIME with 40 parts", mime_400(
+            mime_request(f + [("X%d" % i, b"x") for i in range(32)], b), mct))
         case("two envelopes in one SOAP body", soap_fault(two_env))
         case("UTF-16 document", soap_fault(utf16))
         case("billion laughs", soap_fault(BILLION_LAUGHS))
@@ -1309,6 +1333,51 @@ def core_hostile(env, report):
         check("root:" not in text, "/etc/passwd's content in the log or on stderr")
         if failures:
             raise Fail("%d hostile case(s) failed: %s" % (len(failures), failures))
+    finally:
+        d.kill()
+
+
+@test("core: 32 connections at once, SOAP and MIME, each gets its own answer (PayloadID, "
+      "trace) equal to the Extranet's", transports=ONCE)
+def core_concurrent(env, report):
+    import threading
+    work = env.scratch("core-concurrent")
+    d = core_daemon(env, "core-concurrent", [env.core_listener(), extranet_listener()],
+                    partners=partners_with_certs(env, work), args=["--workers", "4"])
+    n = 32
+    reqs = [good_request(env, 100 + i, trace="PAR%05d" % i) for i in range(n)]
+    try:
+        ext = Conn(d.ports[1], tls=False)
+        want = [extranet_answer(ext, r) for r in reqs]
+        ext.close()
+        clients = [CoreClient(d.ports[0]) for _ in range(n)]
+        errors = [None] * n
+        start = threading.Barrier(n)
+
+        def one(i):
+            try:
+                kind = "soap" if i % 2 else "mime"
+                pid = new_id()
+                data = envelope_http(kind, fields_for(reqs[i], payload_id=pid))
+                start.wait(10)
+                clients[i].send(data)
+                r = clients[i].reply()
+                check_envelope(r, "connection %d" % i, payload_type=PT_BY_KIND["271"],
+                               payload_id=pid, kind=kind)
+                same_x12(r.fields["Payload"], want[i], "connection %d" % i)
+            except Exception as e:  # noqa: BLE001 (reported below)
+                errors[i] = "%s: %s" % (e.__class__.__name__, e)
+
+        threads = [threading.Thread(target=one, args=(i,), daemon=True) for i in range(n)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(ANSWER_TIMEOUT + 15)
+        for c in clients:
+            c.close()
+        bad = [(i, e) for i, e in enumerate(errors) if e]
+        check(not any(t.is_alive() for t in threads), "a client thread is still waiting")
+        check(not bad, "%d of %d connections failed, first: %s" % (len(bad), n, bad[:1]))
     finally:
         d.kill()
 
