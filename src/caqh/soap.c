@@ -257,7 +257,8 @@ static ohets_caqh_soap_status read_header(const xmlNode *h, ohets_caqh_envelope 
     if (must) {
       char name[48];
       safe_copy(name, sizeof name, (const char *)b->name, 40);
-      return fault(err, errsz, "MustUnderstand: header block %s is not understood", name);
+      (void)fault(err, errsz, "MustUnderstand: header block %s is not understood", name);
+      return OHETS_CAQH_SOAP_MUST_UNDERSTAND;
     }
   }
   return OHETS_CAQH_SOAP_OK;
@@ -676,7 +677,7 @@ out:
   return rc;
 }
 
-int ohets_caqh_soap_write_fault(ohets_buf *out, int sender, const char *reason) {
+int ohets_caqh_soap_write_fault(ohets_buf *out, int code, const char *reason) {
   int rc = -ENOMEM;
   xmlNsPtr env;
   quiet q;
@@ -688,13 +689,15 @@ int ohets_caqh_soap_write_fault(ohets_buf *out, int sender, const char *reason) 
     goto out;
   xmlNodePtr body = add_el(xmlDocGetRootElement(doc), env, "Body");
   xmlNodePtr f = body != NULL ? add_el(body, env, "Fault") : NULL;
-  xmlNodePtr code = f != NULL ? add_el(f, env, "Code") : NULL;
-  xmlNodePtr value = code != NULL ? add_el(code, env, "Value") : NULL;
+  xmlNodePtr code_el = f != NULL ? add_el(f, env, "Code") : NULL;
+  xmlNodePtr value = code_el != NULL ? add_el(code_el, env, "Value") : NULL;
   xmlNodePtr why = value != NULL ? add_el(f, env, "Reason") : NULL;
   xmlNodePtr text = why != NULL ? add_el(why, env, "Text") : NULL;
   if (text == NULL)
     goto out;
-  const char *cv = sender ? "soap:Sender" : "soap:Receiver";
+  const char *cv = code == OHETS_CAQH_FAULT_MUST_UNDERSTAND ? "soap:MustUnderstand"
+                   : code == OHETS_CAQH_FAULT_SENDER        ? "soap:Sender"
+                                                            : "soap:Receiver";
   if (add_text(value, 0, cv, strlen(cv)) != 0 || add_text(text, 0, reason, strlen(reason)) != 0)
     goto out;
   xmlNodeSetLang(text, X("en"));

@@ -26,7 +26,11 @@ typedef enum ohets_caqh_soap_status {
                            * unknown/duplicate/out-of-order/qualified child,
                            * a field with element children, two envelopes, or
                            * any other XSD failure not explained by a missing
-                           * or empty field: answer a Fault (reason in err) */
+                           * or empty field: answer a Fault (reason in err) */,
+  OHETS_CAQH_SOAP_MUST_UNDERSTAND /* a header block marked mustUnderstand that
+                                   * is not wsse:Security: answer a Fault with
+                                   * code env:MustUnderstand (SOAP 1.2 Part 1,
+                                   * 5.4.8) */
 } ohets_caqh_soap_status;
 
 /* Reads a request (response = 0) or a response (1).  The body element is
@@ -51,7 +55,10 @@ int ohets_caqh_soap_write(ohets_buf *out, const ohets_caqh_envelope *e, int resp
 
 /* A SOAP 1.2 Fault: Code env:Sender (sender = 1) or env:Receiver, Reason
  * text (escaped, xml:lang="en"). */
-int ohets_caqh_soap_write_fault(ohets_buf *out, int sender, const char *reason);
+#define OHETS_CAQH_FAULT_RECEIVER 0
+#define OHETS_CAQH_FAULT_SENDER 1
+#define OHETS_CAQH_FAULT_MUST_UNDERSTAND 2
+int ohets_caqh_soap_write_fault(ohets_buf *out, int code, const char *reason);
 
 /* The WSDL (§13: targetNamespace OHETS_CAQH_NS_WSDL, portType
  * CORETransactions, operation RealTimeTransaction, soapAction

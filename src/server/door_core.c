@@ -321,14 +321,14 @@ static int response_fields(ohets_caqh_envelope *out, const ohets_caqh_envelope *
   utc_timestamp(ts);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_PAYLOAD_TYPE, payload_type);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_PROCESSING_MODE, OHETS_CAQH_REALTIME);
+  /* The response XSD wants every field but Payload: what the request
+   * lacked is answered empty. */
   p = ohets_caqh_envelope_trimmed(req, OHETS_CAQH_PAYLOAD_ID, &n);
-  if (p != NULL && n > 0)
-    rc |= ohets_caqh_envelope_set(out, OHETS_CAQH_PAYLOAD_ID, p, n);
+  rc |= ohets_caqh_envelope_set(out, OHETS_CAQH_PAYLOAD_ID, p != NULL ? p : "", n);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_TIMESTAMP, ts);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_SENDER_ID, OHETS_CAQH_RECEIVER);
   p = ohets_caqh_envelope_trimmed(req, OHETS_CAQH_SENDER_ID, &n);
-  if (p != NULL && n > 0)
-    rc |= ohets_caqh_envelope_set(out, OHETS_CAQH_RECEIVER_ID, p, n);
+  rc |= ohets_caqh_envelope_set(out, OHETS_CAQH_RECEIVER_ID, p != NULL ? p : "", n);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_CORE_RULE_VERSION, OHETS_CAQH_RULE_VERSION);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_ERROR_CODE, error_code);
   rc |= ohets_caqh_envelope_set_str(out, OHETS_CAQH_ERROR_MESSAGE, error_message);
@@ -354,14 +354,15 @@ static int send_plain(ohets_srv_door_work *w, const core_req *rq, int status, co
   return ohets_caqh_http_write_error(w->answer, status, text, rq->close);
 }
 
-static int send_fault(ohets_srv_door_work *w, const core_req *rq, const char *reason) {
+static int send_fault(ohets_srv_door_work *w, const core_req *rq, int code, const char *reason) {
   ohets_buf body;
   ohets_buf_init(&body, 64 * 1024);
-  int rc = ohets_caqh_soap_write_fault(&body, 1, reason);
+  int rc = ohets_caqh_soap_write_fault(&body, code, reason);
   if (rc == 0)
     rc = finish(w, rq, 400, CT_SOAP, &body);
   ohets_buf_free(&body);
-  snprintf(w->log->error_code, sizeof w->log->error_code, "env:Sender");
+  snprintf(w->log->error_code, sizeof w->log->error_code, "%s",
+           code == OHETS_CAQH_FAULT_MUST_UNDERSTAND ? "env:MustUnderstand" : "env:Sender");
   w->log->no_answer = 1;
   return rc;
 }
@@ -542,10 +543,14 @@ static int core_serve(ohets_srv_door_work *w) {
   char err[200] = "";
   int rc;
   if (rq->kind == KIND_SOAP) {
-    if (ohets_caqh_soap_read(rq->body, rq->body_len, 0, &e, err, sizeof err) != OHETS_CAQH_SOAP_OK)
-      rc = send_fault(w, rq, err[0] ? err : "not a SOAP 1.2 COREEnvelopeRealTimeRequest");
-    else
+    ohets_caqh_soap_status st = ohets_caqh_soap_read(rq->body, rq->body_len, 0, &e, err, sizeof err);
+    if (st == OHETS_CAQH_SOAP_OK)
       rc = serve_envelope(w, rq, &e);
+    else
+      rc = send_fault(w, rq,
+                      st == OHETS_CAQH_SOAP_MUST_UNDERSTAND ? OHETS_CAQH_FAULT_MUST_UNDERSTAND
+                                                            : OHETS_CAQH_FAULT_SENDER,
+                      err[0] ? err : "not a SOAP 1.2 COREEnvelopeRealTimeRequest");
   } else {
     if (ohets_caqh_mime_read(rq->body, rq->body_len, rq->boundary, &e, err, sizeof err) != 0)
       rc = send_plain(w, rq, 400, err[0] ? err : "malformed multipart/form-data body");

@@ -42,11 +42,23 @@ def line_problems(text):
         out.append("ts %r is not RFC 3339 with ms" % (ts,))
     if ev in SESSION_EVENTS and obj.get("session") in (None, ""):
         out.append("%s event without a session" % ev)
+    core = obj.get("protocol") == "core" or obj.get("door") == "core"
     for field in FIELDS.get(ev, ()):
+        if ev == "open" and field == "framing" and core:
+            continue  # DESIGN §13: a core listener says protocol instead
         if field not in obj:
             out.append("%s event lacks %s" % (ev, field))
     if ev == "request":
-        if str(obj.get("answer")) not in ANSWERS:
+        if obj.get("door") not in ("extranet", "core"):
+            out.append("request door %r not extranet or core" % (obj.get("door"),))
+        if core:
+            # DESIGN §13: the envelope fields; no X12 answer (null) for an
+            # envelope or HTTP error.
+            if not isinstance(obj.get("http_status"), int):
+                out.append("core request lacks http_status")
+            if obj.get("answer") is not None and str(obj.get("answer")) not in ANSWERS:
+                out.append("request answer %r not one of %s or null" % (obj.get("answer"), ANSWERS))
+        elif str(obj.get("answer")) not in ANSWERS:
             out.append("request answer %r not one of %s" % (obj.get("answer"), ANSWERS))
         if not any(k in obj for k in ("aaa", "aaa_codes")):
             out.append("request event lacks the aaa codes")
