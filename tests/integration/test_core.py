@@ -335,14 +335,19 @@ def partners_with_certs(env, directory, extra=(), users=None):
     return env.write_partners(directory, [p1, p2] + list(extra))
 
 
-def core_daemon(env, name, listeners, partners=None, settings=None, args=()):
-    """A daemon from a settings file with these listeners (plus settings)."""
+def core_daemon(env, name, listeners, partners=None, settings=None, args=(),
+                no_partners=False):
+    """A daemon from a settings file with these listeners (plus settings);
+    no_partners: without --partners (everyone allowed, no authentication)."""
     work = env.scratch(name)
     s = {"listen": listeners}
     s.update(settings or {})
     path = env.write_settings(work, s)
     d = Daemon(env, name, listen=False, listeners=len(listeners), partners=partners,
                args=["-c", path] + list(args))
+    if no_partners:
+        i = d.cmd.index("--partners")
+        del d.cmd[i:i + 2]
     return d.start()
 
 
@@ -838,6 +843,66 @@ def core_authentication(env, report):
         check(PASSWORD not in text, "the password appears in the log or on stderr")
         if failures:
             raise Fail("%d authentication row(s) failed: %s" % (len(failures), failures[:4]))
+    finally:
+        d.kill()
+
+
+@test("core: a password changed in the partners file and SIGHUP: the old one is refused at "
+      "once (even just accepted on a keep-alive connection), the new one taken", transports=ONCE)
+def core_password_reload(env, report):
+    import signal
+    work = env.scratch("core-password-reload")
+    old, new = PASSWORD, PASSWORD + " 2"
+    entry = [{"submitter": "SUBMITTER03", "name": "Third", "networks": ["127.0.0.0/8"]}]
+    partners = partners_with_certs(env, work, extra=entry,
+                                   users=[{"username": "alice", "password": env.hash_password(old)}])
+    d = core_daemon(env, "core-password-reload", [env.core_listener()], partners=partners)
+    req = good_request(env, 19)
+    try:
+        with CoreClient(d.ports[0], cert=None) as c:
+            for kind in ("soap", "mime"):  # twice each: the second may come from a cache
+                for _ in range(2):
+                    r = c.envelope(kind, fields_for(req), username="alice", password=old)
+                    check_envelope(r, "old password before the change (%s)" % kind, kind=kind,
+                                   payload_type=PT_BY_KIND["271"])
+            partners_with_certs(env, work, extra=entry,
+                                users=[{"username": "alice", "password": env.hash_password(new)}])
+            d.send_signal(signal.SIGHUP)
+            check(d.wait_event(lambda e: e.get("event") == "reload", 10) is not None,
+                  "no reload event after SIGHUP")
+            for kind in ("soap", "mime"):
+                r = c.envelope(kind, fields_for(req), username="alice", password=old)
+                check_envelope(r, "old password after the change (%s)" % kind, status=403,
+                               code="UnAuthorized", kind=kind)
+                r = c.envelope(kind, fields_for(req), username="alice", password=new)
+                check_envelope(r, "new password (%s)" % kind, kind=kind,
+                               payload_type=PT_BY_KIND["271"])
+        text = "\n".join(t for t, _ in d.lines) + d.stderr_text()
+        check(old not in text and new not in text, "a password in the log or on stderr")
+    finally:
+        d.kill()
+
+
+@test("core: without a partners file nobody is authenticated and everyone is served, as on "
+      "the Extranet (no certificate: 200, the Extranet's answer)", transports=ONCE)
+def core_no_partners(env, report):
+    d = core_daemon(env, "core-no-partners", [env.core_listener(), extranet_listener()],
+                    no_partners=True)
+    req = good_request(env, 21, submitter="SUBMITTER02")
+    try:
+        ext = Conn(d.ports[1], tls=False)
+        want = extranet_answer(ext, req)
+        ext.close()
+        check(answer_kind(want) == "271", "Extranet without partners: %r" % want[:80])
+        for kind in ("soap", "mime"):
+            for cert in (None, "client2"):
+                with CoreClient(d.ports[0], cert=cert) as c:
+                    pid = new_id()
+                    r = c.envelope(kind, fields_for(req, payload_id=pid))
+                what = "%s, client certificate %s" % (kind, cert)
+                check_envelope(r, what, payload_type=PT_BY_KIND["271"], payload_id=pid,
+                               kind=kind, receiver="SUBMITTER02")
+                same_x12(r.fields["Payload"], want, what)
     finally:
         d.kill()
 
