@@ -7,6 +7,7 @@
  * afterwards; each call validates with a context of its own. */
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -32,6 +33,47 @@ extern const char ohets_caqh_xsd[];
 
 /* Read-only once init returns: every thread validates against it. */
 static xmlSchemaPtr schema;
+
+/* Each thread keeps its parser and validation contexts between documents
+ * (a worker reads one envelope per request): made on first use, freed when
+ * the thread ends or at cleanup. */
+typedef struct thread_ctx {
+  xmlParserCtxtPtr parser;
+  xmlSchemaValidCtxtPtr valid;
+} thread_ctx;
+
+static pthread_key_t ctx_key;
+static int ctx_key_made;
+
+static void thread_ctx_free(void *p) {
+  thread_ctx *t = p;
+  if (t == NULL)
+    return;
+  if (t->parser != NULL)
+    xmlFreeParserCtxt(t->parser);
+  if (t->valid != NULL)
+    xmlSchemaFreeValidCtxt(t->valid);
+  free(t);
+}
+
+/* This thread's contexts; NULL when they cannot be made. */
+static thread_ctx *thread_ctx_get(void) {
+  if (!ctx_key_made)
+    return NULL;
+  thread_ctx *t = pthread_getspecific(ctx_key);
+  if (t != NULL)
+    return t;
+  t = calloc(1, sizeof *t);
+  if (t == NULL)
+    return NULL;
+  t->parser = xmlNewParserCtxt();
+  t->valid = xmlSchemaNewValidCtxt(schema);
+  if (t->parser == NULL || t->valid == NULL || pthread_setspecific(ctx_key, t) != 0) {
+    thread_ctx_free(t);
+    return NULL;
+  }
+  return t;
+}
 
 #define X(s) ((const xmlChar *)(s))
 
@@ -95,12 +137,20 @@ int ohets_caqh_soap_init(void) {
   xmlSchemaFreeParserCtxt(pc);
   if (schema == NULL)
     rc = -EINVAL;
+  else if (!ctx_key_made && pthread_key_create(&ctx_key, thread_ctx_free) == 0)
+    ctx_key_made = 1;
 out:
   quiet_end(&q);
   return rc;
 }
 
 void ohets_caqh_soap_cleanup(void) {
+  if (ctx_key_made) { /* other threads freed theirs when they ended */
+    thread_ctx_free(pthread_getspecific(ctx_key));
+    pthread_setspecific(ctx_key, NULL);
+    pthread_key_delete(ctx_key);
+    ctx_key_made = 0;
+  }
   if (schema != NULL)
     xmlSchemaFree(schema);
   schema = NULL;
@@ -317,11 +367,13 @@ static ohets_caqh_soap_status check_fields(const xmlNode *el, int nfields, int p
 
 /* 0 valid, 1 invalid, -1 libxml2 could not validate. */
 static int validate(xmlNodePtr el) {
-  xmlSchemaValidCtxtPtr vc = xmlSchemaNewValidCtxt(schema);
+  thread_ctx *t = thread_ctx_get();
+  xmlSchemaValidCtxtPtr vc = t != NULL ? t->valid : xmlSchemaNewValidCtxt(schema);
   if (vc == NULL)
     return -1;
   int r = xmlSchemaValidateOneElement(vc, el);
-  xmlSchemaFreeValidCtxt(vc);
+  if (t == NULL)
+    xmlSchemaFreeValidCtxt(vc);
   return r == 0 ? 0 : r > 0 ? 1 : -1;
 }
 
@@ -471,9 +523,11 @@ ohets_caqh_soap_status ohets_caqh_soap_read(const uint8_t *body, size_t n, int r
     st = fault(err, errsz, "malformed: a DOCTYPE is not allowed");
     goto out;
   }
-  doc = xmlReadMemory((const char *)body, (int)n, NULL, "UTF-8",
-                      XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
-                          XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC);
+  const int opts = XML_PARSE_NONET | XML_PARSE_NOCDATA | XML_PARSE_NOERROR |
+                   XML_PARSE_NOWARNING | XML_PARSE_IGNORE_ENC;
+  thread_ctx *t = thread_ctx_get();
+  doc = t != NULL ? xmlCtxtReadMemory(t->parser, (const char *)body, (int)n, NULL, "UTF-8", opts)
+                  : xmlReadMemory((const char *)body, (int)n, NULL, "UTF-8", opts);
   if (doc == NULL) {
     st = fault(err, errsz, "malformed XML (libxml2 error %d, line %d)", q.code, q.line);
     goto out;

@@ -103,6 +103,8 @@ static int starts_with_type(const char *ct, const char *type) {
 
 /* Which envelope a request is, or the HTTP status refusing it. */
 static int route(const ohets_caqh_http_msg *m, core_kind *kind, char *boundary) {
+  if (m->http_minor >= 1 && m->host[0] == '\0')
+    return 400; /* RFC 9112 3.2: an HTTP/1.1 request without Host */
   int soap = strcmp(m->path, PATH_SOAP) == 0, mime = strcmp(m->path, PATH_MIME) == 0;
   if (!soap && !mime)
     return 404;

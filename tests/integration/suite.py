@@ -29,6 +29,7 @@ import test_scaleout  # noqa: E402,F401
 import test_admin  # noqa: E402,F401
 import test_haproxy  # noqa: E402,F401
 import test_disk  # noqa: E402,F401
+import test_core  # noqa: E402,F401
 import test_log  # noqa: E402,F401
 
 SANITIZER_MARKS = ("ThreadSanitizer", "AddressSanitizer", "LeakSanitizer", "runtime error:")

@@ -1343,6 +1343,8 @@ def core_hostile(env, report):
             http_request(SOAP_PATH, b"hello", soap_ct, extra=("Content-Length: 6",)), 400))
         case("505 HTTP/2.0", http_error(b"POST %s HTTP/2.0\r\nHost: x\r\n\r\n"
                                         % SOAP_PATH.encode(), 505))
+        case("400 HTTP/1.1 without Host", http_error(b"GET %s?wsdl HTTP/1.1\r\n\r\n"
+                                                     % SOAP_PATH.encode(), 400))
         case("WSDL: a hostile Host is not echoed", wsdl_host)
         case("404 unknown path", http_error(http_request("/eligibility/realtime/x", b"x",
                                                          soap_ct), 404))
