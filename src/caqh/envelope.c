@@ -27,9 +27,7 @@ void ohets_caqh_envelope_init(ohets_caqh_envelope *e) { memset(e, 0, sizeof *e);
 static void wipe_free(char *p, size_t n) {
   if (p == NULL)
     return;
-  volatile char *v = p;
-  for (size_t i = 0; i < n; i++)
-    v[i] = 0;
+  explicit_bzero(p, n); /* not optimised away, unlike memset before free */
   free(p);
 }
 

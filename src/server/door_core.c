@@ -9,6 +9,7 @@
  * the submitter authenticated, the PayloadID cache asked, the core run,
  * and the response envelope and HTTP head written: never on the loop. */
 #include <errno.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,7 +17,6 @@
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include "caqh/envelope.h"
 #include "caqh/http_reader.h"
@@ -289,9 +289,12 @@ static int send_envelope(ohets_srv_door_work *w, const core_req *rq, int status,
   int rc;
   char ctype[128];
   if (rq->kind == KIND_MIME) {
-    uint64_t seed;
-    if (RAND_bytes((unsigned char *)&seed, sizeof seed) != 1)
-      seed = (uint64_t)time(NULL);
+    /* A fresh boundary per answer; the writer refuses a value holding it,
+     * so it need not be secret, only unlikely: a counter mixed by
+     * make_boundary (no RAND_bytes, whose fork check costs a getpid). */
+    static atomic_uint_fast64_t boundary_counter;
+    uint64_t seed = atomic_fetch_add_explicit(&boundary_counter, 1, memory_order_relaxed) +
+                    ((uint64_t)(uintptr_t)w->answer << 16);
     char boundary[OHETS_CAQH_BOUNDARY_MAX + 1];
     ohets_caqh_mime_make_boundary(seed, boundary);
     snprintf(ctype, sizeof ctype, "multipart/form-data; boundary=%s", boundary);

@@ -17,7 +17,8 @@ typedef struct entry {
   uint8_t sha[32];
   size_t bytes;                 /* counted against max_bytes */
   char key[80];                 /* submitter '\n' payload id */
-  ohets_caqh_envelope answer;
+  ohets_caqh_envelope answer;   /* values point into text, not owned */
+  char text[];                  /* every value, NUL-terminated, one after another */
 } entry;
 
 struct ohets_srv_replay {
@@ -69,6 +70,35 @@ static int make_key(char out[80], const char *submitter, const char *id, size_t 
   return 0;
 }
 
+/* An entry and its values are one allocation (one malloc per answer
+ * cached, one free when it goes, whichever worker frees it). */
+static entry *new_entry(const ohets_caqh_envelope *answer) {
+  size_t text = 0;
+  for (int f = 0; f < OHETS_CAQH_N_FIELDS; f++)
+    if (answer->value[f] != NULL)
+      text += answer->len[f] + 1;
+  entry *e = calloc(1, sizeof *e + text);
+  if (e == NULL)
+    return NULL;
+  char *p = e->text;
+  for (int f = 0; f < OHETS_CAQH_N_FIELDS; f++) {
+    if (answer->value[f] == NULL)
+      continue;
+    memcpy(p, answer->value[f], answer->len[f]);
+    p[answer->len[f]] = '\0';
+    e->answer.value[f] = p;
+    e->answer.len[f] = answer->len[f];
+    p += answer->len[f] + 1;
+  }
+  e->bytes = sizeof *e + text;
+  return e;
+}
+
+static void free_entry(entry *e) {
+  explicit_bzero(e, e->bytes); /* it held a 271 */
+  free(e);
+}
+
 static entry **find_slot(ohets_srv_replay *r, const char *key) {
   entry **pp = &r->buckets[hash_key(key) & (r->n_buckets - 1)];
   while (*pp != NULL && strcmp((*pp)->key, key) != 0)
@@ -90,8 +120,7 @@ static void remove_entry(ohets_srv_replay *r, entry *e) {
     r->newest = e->older;
   r->count--;
   r->bytes -= e->bytes;
-  ohets_caqh_envelope_clear(&e->answer);
-  free(e);
+  free_entry(e);
 }
 
 static void expire(ohets_srv_replay *r, uint64_t now_ms) {
@@ -134,22 +163,17 @@ ohets_srv_replay_result ohets_srv_replay_get(ohets_srv_replay *r, const char *su
 int ohets_srv_replay_put(ohets_srv_replay *r, const char *submitter, const char *payload_id,
                          size_t id_len, const uint8_t payload_sha256[32], uint64_t now_ms,
                          const ohets_caqh_envelope *answer) {
-  entry *e = calloc(1, sizeof *e);
+  entry *e = new_entry(answer);
   if (e == NULL)
     return -ENOMEM;
-  if (make_key(e->key, submitter, payload_id, id_len) != 0 ||
-      copy_envelope(&e->answer, answer) != 0) {
-    free(e);
-    return -ENOMEM;
+  if (make_key(e->key, submitter, payload_id, id_len) != 0) {
+    free_entry(e);
+    return -ENAMETOOLONG;
   }
   memcpy(e->sha, payload_sha256, 32);
   e->born_ms = now_ms;
-  e->bytes = sizeof *e;
-  for (int f = 0; f < OHETS_CAQH_N_FIELDS; f++)
-    e->bytes += e->answer.len[f];
   if (e->bytes > r->max_bytes) {
-    ohets_caqh_envelope_clear(&e->answer);
-    free(e);
+    free_entry(e);
     return -ENOBUFS;
   }
   pthread_mutex_lock(&r->mu);
@@ -172,10 +196,8 @@ int ohets_srv_replay_put(ohets_srv_replay *r, const char *submitter, const char 
   e = NULL;
 done:
   pthread_mutex_unlock(&r->mu);
-  if (e != NULL) {
-    ohets_caqh_envelope_clear(&e->answer);
-    free(e);
-  }
+  if (e != NULL)
+    free_entry(e);
   return 0;
 }
 

@@ -81,7 +81,7 @@ START_TEST(test_bounded_oldest_out) {
   ohets_caqh_envelope ans, got;
   answer_with(&ans, "X");
   ohets_caqh_envelope_init(&got);
-  char id[8];
+  char id[16];
   for (int i = 0; i < 5; i++) {
     snprintf(id, sizeof id, "id%d", i);
     ck_assert_int_eq(ohets_srv_replay_put(r, "S", id, strlen(id), a, 100 + (uint64_t)i, &ans),
