@@ -73,6 +73,7 @@ static const struct bound_case {
     {"idle_timeout_ms", "--idle-timeout-ms", "0", "1", "86400000", "86400001"},
     {"frame_deadline_ms", "--frame-deadline-ms", "0", "1", "86400000", "86400001"},
     {"max_frame_bytes", "--max-frame-bytes", "105", "106", "67108864", "67108865"},
+    {"max_body_bytes", "--max-body-bytes", "1023", "1024", "67108864", "67108865"},
     {"queue_budget_ms", "--queue-budget-ms", "0", "1", "86400000", "86400001"},
     {"max_connections", "--max-connections", "0", "1", "1000000", "1000001"},
     {"max_pipeline", "--max-pipeline", "0", "1", "1024", "1025"},
@@ -170,6 +171,43 @@ START_TEST(tls_listener_read) {
 }
 END_TEST
 
+/* DESIGN §13: "protocol": "core" needs tls; core listeners idle 60 s unless
+ * they say otherwise, Extranet ones take the global setting. */
+START_TEST(core_listener_read) {
+  ohets_srv_config cfg;
+  ohets_srv_problems p;
+  const char *file = write_file(
+      "core.json", "{\"idle_timeout_ms\": 4000, \"listen\": ["
+                   "{\"host\": \"127.0.0.1\", \"port\": 0},"
+                   "{\"host\": \"127.0.0.1\", \"port\": 0, \"protocol\": \"core\","
+                   " \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\"}},"
+                   "{\"host\": \"127.0.0.1\", \"port\": 0, \"protocol\": \"core\","
+                   " \"idle_timeout_ms\": 250, \"tls\": {\"cert\": \"s.pem\", \"key\": \"s.key\"}}]}");
+  run_args(&cfg, &p, "-c", file, NULL);
+  ck_assert_msg(p.n == 0, "%s", p.line[0]);
+  ck_assert_int_eq(cfg.listen[0].protocol, OHETS_SRV_PROTOCOL_EXTRANET);
+  ck_assert_int_eq(cfg.listen[1].protocol, OHETS_SRV_PROTOCOL_CORE);
+  ck_assert_uint_eq(ohets_srv_listener_idle_ms(&cfg, &cfg.listen[0]), 4000);
+  ck_assert_uint_eq(ohets_srv_listener_idle_ms(&cfg, &cfg.listen[1]), 60000);
+  ck_assert_uint_eq(ohets_srv_listener_idle_ms(&cfg, &cfg.listen[2]), 250);
+  ck_assert_uint_eq(cfg.max_body_bytes, 1048576);
+  ohets_srv_config_free(&cfg);
+
+  file = write_file("core-bad.json",
+                    "{\"listen\": [{\"host\": \"127.0.0.1\", \"port\": 0, \"protocol\": \"core\"},"
+                    "{\"host\": \"127.0.0.1\", \"port\": 0, \"protocol\": \"http2\"},"
+                    "{\"host\": \"127.0.0.1\", \"port\": 0, \"protocol\": \"core\", \"framing\": "
+                    "\"raw\", \"idle_timeout_ms\": 0, \"tls\": {\"cert\": \"s\", \"key\": \"k\"}}]}");
+  run_args(&cfg, &p, "-c", file, NULL);
+  ck_assert(has_problem(&p, "\"listen\"[0]: \"protocol\": \"core\" needs \"tls\""));
+  ck_assert(has_problem(&p, "\"listen\"[1].\"protocol\": must be \"extranet\" or \"core\""));
+  ck_assert(has_problem(&p, "\"listen\"[2].\"framing\": not for a \"core\" listener"));
+  ck_assert(has_problem(&p, "\"listen\"[2].\"idle_timeout_ms\": must be an integer"));
+  ck_assert_uint_eq(p.n, 4);
+  ohets_srv_config_free(&cfg);
+}
+END_TEST
+
 START_TEST(usage_errors) {
   ohets_srv_config cfg;
   ohets_srv_problems p;
@@ -194,6 +232,7 @@ static Suite *config_suite(void) {
   tcase_add_test(tc, flags_override_file_whatever_order);
   tcase_add_test(tc, unknown_and_wrong_keys_named);
   tcase_add_test(tc, tls_listener_read);
+  tcase_add_test(tc, core_listener_read);
   tcase_add_test(tc, usage_errors);
   suite_add_tcase(s, tc);
   return s;
