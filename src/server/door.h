@@ -37,6 +37,8 @@ typedef struct ohets_srv_door_request {
   uint8_t *owned;   /* when not NULL: the request as the door rebuilt it
                        (malloc'd, len bytes; the session takes it) instead
                        of the bytes at off */
+  int last;         /* the peer said no request follows this one (HTTP's
+                       Connection: close): nothing after it is framed */
   const char *error; /* OHETS_SRV_DOOR_ERROR: the door's code to answer */
 } ohets_srv_door_request;
 

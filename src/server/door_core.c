@@ -138,6 +138,7 @@ static ohets_srv_door_status core_next(ohets_srv_door *d, const uint8_t *buf, si
   memset(&m, 0, sizeof m);
   out->raw = 0;
   out->owned = NULL;
+  out->last = 0;
   out->error = NULL;
   switch (ohets_caqh_http_reader_next(d->reader, buf, len, &consumed, &m)) {
   case OHETS_CAQH_HTTP_NEED_MORE:
@@ -177,6 +178,7 @@ static ohets_srv_door_status core_next(ohets_srv_door *d, const uint8_t *buf, si
     memcpy(rq->body, m.body, body_len);
   ohets_caqh_http_msg_clear(&m);
   out->owned = (uint8_t *)rq;
+  out->last = rq->close; /* RFC 9112 9.6: no request after a "close" is processed */
   out->off = 0;
   out->len = sizeof *rq + body_len;
   out->consumed = consumed;

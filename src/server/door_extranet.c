@@ -43,6 +43,7 @@ static ohets_srv_door_status extranet_next(ohets_srv_door *d, const uint8_t *buf
     out->consumed = fr.frame_len;
     out->raw = fr.raw;
     out->owned = NULL;
+    out->last = 0;
     out->error = NULL;
     return OHETS_SRV_DOOR_REQUEST;
   }

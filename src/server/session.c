@@ -110,6 +110,7 @@ typedef struct session {
   uint64_t bytes_in, bytes_out;
   uint64_t t_open;             /* hrtime at accept */
   int logged_open;             /* the open event is out */
+  int framed_last;             /* the door framed the peer's last request */
 } session;
 
 const char *ohets_srv_reason_name(ohets_srv_reason r) {
@@ -345,7 +346,10 @@ static void on_shutdown_done(void *owner, int status) {
 
 /* Everything owed has been written: end the session. */
 static void end(session *s) {
-  if (s->reason == OHETS_SRV_REASON_IDLE || s->reason == OHETS_SRV_REASON_PEER) {
+  /* A peer that asked to close may still be sending (pipelined bytes we
+   * will not read): FIN and linger, so no reset destroys the answer. */
+  if ((s->reason == OHETS_SRV_REASON_IDLE || s->reason == OHETS_SRV_REASON_PEER) &&
+      !s->framed_last) {
     close_now(s, s->reason);
     return;
   }
@@ -551,6 +555,8 @@ void ohets_srv_session_job_done(ohets_srv_server *srv, ohets_srv_job *job) {
 /* ---------------------------------------------------------- reading */
 
 static int decoding_allowed(const session *s) {
+  if (s->framed_last)
+    return 0;
   if (s->state == STATE_OPEN)
     return 1;
   /* A peer that closed its side, or a shutdown, still gets answers for
@@ -631,6 +637,12 @@ static void decode(session *s) {
     s->qbytes += rq.len;
     memmove(s->rbuf, s->rbuf + rq.consumed, s->rlen - rq.consumed);
     s->rlen -= rq.consumed;
+    if (rq.last) { /* answer what is queued, then close; read nothing more */
+      s->framed_last = 1;
+      s->rlen = 0;
+      set_ending(s, OHETS_SRV_REASON_PEER);
+      break;
+    }
     /* The next frame's first bytes came with the last read at the latest. */
     s->frame_start_ms = s->last_read_ms;
   }

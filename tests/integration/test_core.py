@@ -1316,6 +1316,20 @@ def core_hostile(env, report):
         check_envelope(got[2], "pipelined 3", payload_id=ids[2], kind="soap",
                        code="ReceiverIDIllegal")
 
+    def close_then_pipelined():
+        # RFC 9112 9.6: nothing after a request saying "Connection: close"
+        # is processed; its answer says close and the connection ends.
+        first = (b"GET %s?wsdl HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n"
+                 % SOAP_PATH.encode())
+        with CoreClient(port) as c:
+            c.send(first + soap_http(fields_for(req, payload_id=new_id())))
+            r = c.reply()
+            check(r.status == 200 and b"wsdl:definitions" in r.resp.body,
+                  "the request with Connection: close: %r" % r)
+            check(b"connection: close" in r.resp.raw_head.lower(),
+                  "its answer does not say Connection: close")
+            c.conn.wait_closed(5)
+
     def wsdl_host():
         with CoreClient(port) as c:
             c.send(b'GET %s?wsdl HTTP/1.1\r\nHost: evil"><x>\r\n\r\n' % SOAP_PATH.encode())
@@ -1346,6 +1360,7 @@ def core_hostile(env, report):
         case("400 HTTP/1.1 without Host", http_error(b"GET %s?wsdl HTTP/1.1\r\n\r\n"
                                                      % SOAP_PATH.encode(), 400))
         case("WSDL: a hostile Host is not echoed", wsdl_host)
+        case("Connection: close, then a pipelined request: not answered", close_then_pipelined)
         case("404 unknown path", http_error(http_request("/eligibility/realtime/x", b"x",
                                                          soap_ct), 404))
         case("404 GET without ?wsdl", http_error(http_request(SOAP_PATH, b"", None, "GET",
