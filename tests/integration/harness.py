@@ -507,10 +507,24 @@ class Daemon:
             chunks.append(raw)
             with self._cv:
                 self.stderr = b"".join(chunks)
+                self._cv.notify_all()
 
     def stderr_text(self):
         with self._cv:
             return self.stderr.decode("utf-8", "replace")
+
+    def wait_stderr(self, text, timeout):
+        """True once `text` is on the daemon's stderr, False after timeout
+        seconds: a line the daemon writes as it logs an event may reach
+        the stderr reader after the event reached the stdout reader."""
+        deadline = time.monotonic() + timeout
+        with self._cv:
+            while text not in self.stderr.decode("utf-8", "replace"):
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cv.wait(left)
+            return True
 
     # -- events
     def events(self, name=None):

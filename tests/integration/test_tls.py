@@ -299,7 +299,7 @@ def tls_reload(env, report):
         d.send_signal(signal.SIGHUP)
         ev = reload_event(1)
         check(ev.get("certificates") is False and ev.get("tls_error"), "reload event: %s" % ev)
-        check("kept the old certificates" in d.stderr_text(), "no stderr line for the failed reload")
+        check(d.wait_stderr("kept the old certificates", 5), "no stderr line for the failed reload")
         check(served_cert() == cert_sha256(env, "server-rsa"), "a bad file replaced the certificate")
         req = request(9)
         env.note_request(req)
