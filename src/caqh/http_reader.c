@@ -23,7 +23,14 @@
 #define EXPECT_KEPT 32 /* "100-continue" and a little room */
 #define URL_KEPT 768   /* path and query, 255 bytes each, and a scheme://authority */
 
-enum header_kind { HDR_OTHER, HDR_HOST, HDR_CONTENT_TYPE, HDR_SOAP_ACTION, HDR_EXPECT };
+enum header_kind {
+  HDR_OTHER,
+  HDR_HOST,
+  HDR_CONTENT_TYPE,
+  HDR_SOAP_ACTION,
+  HDR_EXPECT,
+  HDR_TRANSFER_ENCODING
+};
 
 struct ohets_caqh_http_reader {
   http_parser parser;
@@ -42,6 +49,9 @@ struct ohets_caqh_http_reader {
   int head_status;
   char head_error[sizeof ((ohets_caqh_http_msg *)0)->error];
   int transfer_encoding; /* the message has a Transfer-Encoding header */
+  int coding_other;      /* one of them names a coding besides chunked */
+  char te[EXPECT_KEPT];  /* the Transfer-Encoding value being read */
+  size_t te_len;
   int continue_pending;  /* wants_continue() will say 1 */
   /* The header being read. */
   int in_value;          /* last callback was on_header_value */
@@ -126,6 +136,7 @@ static void start_message(ohets_caqh_http_reader *r) {
   r->host_len = r->content_type_len = r->soap_action_len = r->expect_len = 0;
   r->seen_host = r->seen_content_type = r->seen_soap_action = 0;
   r->transfer_encoding = 0;
+  r->coding_other = 0;
   r->head_status = 0;
   r->url_len = 0;
   r->body_cap = 0;
@@ -155,6 +166,8 @@ static void finish_header(ohets_caqh_http_reader *r) {
   trim_value(r->value, r->value_len);
   if (r->kind == HDR_EXPECT && same_ci(r->expect, r->expect_len, "100-continue"))
     r->cur.expect_continue = 1;
+  if (r->kind == HDR_TRANSFER_ENCODING && !same_ci(r->te, r->te_len, "chunked"))
+    r->coding_other = 1;
   if (r->kind == HDR_SOAP_ACTION && r->soap_action_len >= 2 && r->cur.soap_action[0] == '"' &&
       r->cur.soap_action[r->soap_action_len - 1] == '"') {
     /* SOAP 1.1 quotes the URI: keep what is inside. */
@@ -216,7 +229,13 @@ static void begin_value(ohets_caqh_http_reader *r) {
     r->value_len = &r->soap_action_len;
     seen = &r->seen_soap_action;
   } else if (same_ci(name, n, "Transfer-Encoding")) {
-    r->transfer_encoding = 1; /* the parser judges the value */
+    /* The parser judges the syntax; we note a coding besides chunked. */
+    r->transfer_encoding = 1;
+    r->kind = HDR_TRANSFER_ENCODING;
+    r->value = r->te;
+    r->value_cap = sizeof r->te;
+    r->value_len = &r->te_len;
+    r->te_len = 0;
   } else if (same_ci(name, n, "Expect")) {
     /* Several Expect headers: the last one counts (only 100-continue exists). */
     r->kind = HDR_EXPECT;
@@ -246,6 +265,11 @@ static int on_header_value(http_parser *p, const char *at, size_t len) {
   if (len >= r->value_cap - *r->value_len) {
     if (r->kind == HDR_EXPECT) {
       r->value = NULL; /* not 100-continue, whatever it is */
+      return 0;
+    }
+    if (r->kind == HDR_TRANSFER_ENCODING) {
+      r->value = NULL; /* too long to be "chunked" alone */
+      r->coding_other = 1;
       return 0;
     }
     r->name[r->name_len] = '\0';
@@ -393,6 +417,10 @@ static int on_headers_complete(http_parser *p) {
     memcpy(m->soap_action, action, sizeof action); /* SOAP 1.2's way wins */
   if (r->transfer_encoding && !m->chunked)
     return fail(r, 400, "Transfer-Encoding without chunked last");
+  /* RFC 9112 6.1: a request's coding the server does not know is 501, not
+   * a body read as if it were only chunked. */
+  if (!r->responses && r->coding_other)
+    return fail(r, 501, "transfer coding other than chunked (gzip, deflate... are not taken)");
   if (!r->responses && p->method == HTTP_POST && !m->has_length && !m->chunked)
     return fail(r, 411, "POST without Content-Length or chunked coding");
   if (m->has_length && p->content_length > r->max_body)

@@ -46,7 +46,7 @@ typedef struct ohets_caqh_http_msg {
   uint8_t *body;                 /* owned (malloc); NULL when empty */
   size_t body_len;
   int error_status;              /* OHETS_CAQH_HTTP_ERROR: 400, 411, 413,
-                                    414, 431, 505 (500: out of memory) */
+                                    414, 431, 501, 505 (500: out of memory) */
   char error[160];               /* the error in words (one line, no body bytes) */
 } ohets_caqh_http_msg;
 
@@ -69,9 +69,10 @@ void ohets_caqh_http_reader_free(ohets_caqh_http_reader *r);
  * ERROR msg holds error_status, error and what was known of the message
  * (no body, keep_alive 0); the reader stays in error.  On NEED_MORE msg is
  * not touched.  Errors: malformed 400 (also: any second Content-Length,
- * Content-Length with chunked, a transfer coding other than chunked,
+ * Content-Length with chunked, a Transfer-Encoding without chunked last,
  * white space in a header name, bytes after a message that closes the
- * connection); POST without Content-Length or chunked coding 411; body
+ * connection); a request coding besides chunked ("gzip, chunked") 501;
+ * POST without Content-Length or chunked coding 411; body
  * over max_body 413; request target over 255 bytes of path or query 414;
  * request line and headers over OHETS_CAQH_HEADERS_MAX 431; HTTP/2 or a
  * version other than 1.0 and 1.1 505.  Requests: after the headers of an

@@ -90,6 +90,7 @@ static const char *status_code(int status) {
   case 431: return "431";
   case 505: return "505";
   case 500: return "500";
+  case 501: return "501";
   default: return "400";
   }
 }
@@ -223,6 +224,7 @@ static int core_error_answer(const char *code, const char *trace, int raw, const
            : status == 413 ? "the request body is larger than max_body_bytes"
            : status == 414 ? "the request target is longer than 255 bytes"
            : status == 500 ? "the server could not read this request"
+           : status == 501 ? "only the chunked transfer coding is taken"
            : status == 431 ? "the request's headers are larger than 16 KiB"
            : status == 505 ? "only HTTP/1.0 and HTTP/1.1 are spoken here"
            : status == 503 ? "the server cannot take this request now"

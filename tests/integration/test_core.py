@@ -1357,6 +1357,10 @@ def core_hostile(env, report):
             http_request(SOAP_PATH, b"hello", soap_ct, extra=("Content-Length: 6",)), 400))
         case("505 HTTP/2.0", http_error(b"POST %s HTTP/2.0\r\nHost: x\r\n\r\n"
                                         % SOAP_PATH.encode(), 505))
+        case("501 Transfer-Encoding: gzip, chunked", http_error(
+            b"POST %s HTTP/1.1\r\nHost: x\r\nContent-Type: %s\r\n"
+            b"Transfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n"
+            % (SOAP_PATH.encode(), soap_ct.encode()), 501))
         case("400 HTTP/1.1 without Host", http_error(b"GET %s?wsdl HTTP/1.1\r\n\r\n"
                                                      % SOAP_PATH.encode(), 400))
         case("WSDL: a hostile Host is not echoed", wsdl_host)
