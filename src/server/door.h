@@ -49,7 +49,6 @@ typedef struct ohets_srv_door_log {
   int http_status;        /* 0: not HTTP */
   char error_code[40];    /* CORE ErrorCode; "" for none */
   int no_answer;          /* 1: no X12 answer was made (envelope error) */
-  int close_after;        /* 1: close once this answer is out */
 } ohets_srv_door_log;
 
 /* Worker side: one request, and what the worker offers to answer it. */

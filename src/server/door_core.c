@@ -233,7 +233,6 @@ static int core_error_answer(const char *code, const char *trace, int raw, const
   if (log != NULL) {
     log->http_status = status;
     log->no_answer = 1;
-    log->close_after = 1;
   }
   return ohets_caqh_http_write_error(out, status, text, 1);
 }
@@ -449,15 +448,10 @@ static int authenticate(const ohets_srv_door_work *w, const ohets_caqh_envelope 
     *why = "no credentials: a client certificate or a UsernameToken is needed";
     return 401;
   }
-  const ohets_srv_listen_cfg *l = w->listener;
-  if (l->has_submitters) {
-    size_t i = 0;
-    while (i < l->n_submitters && strcmp(l->submitters[i], p->submitter) != 0)
-      i++;
-    if (i == l->n_submitters) {
-      *why = "this submitter may not use this listener";
-      return 403;
-    }
+  /* Without a table the rule is only the listener's "submitters". */
+  if (!ohets_srv_submitter_allowed(NULL, NULL, NULL, w->listener, p->submitter)) {
+    *why = "this submitter may not use this listener";
+    return 403;
   }
   snprintf(sub, OHETS_SRV_SUBMITTER_LEN, "%s", p->submitter);
   return 0;
@@ -544,7 +538,6 @@ static int core_serve(ohets_srv_door_work *w) {
   const core_req *rq = (const core_req *)w->req;
   memset(w->outcome, 0, sizeof *w->outcome);
   w->log->envelope = kind_name((core_kind)rq->kind);
-  w->log->close_after = rq->close;
   if (rq->kind == KIND_WSDL)
     return send_wsdl(w, rq);
   ohets_caqh_envelope e;

@@ -535,10 +535,8 @@ void ohets_srv_session_job_done(ohets_srv_server *srv, ohets_srv_job *job) {
     if (job->rc != 0) {
       close_now(s, OHETS_SRV_REASON_PROTOCOL); /* no answer could be made */
     } else if (send_answer(s, &job->answer) == 0) {
-      if (job->door_log.close_after) /* HTTP: the client asked to close */
-        set_ending(s, OHETS_SRV_REASON_PEER);
-      else if (job->door_log.envelope == NULL && job->outcome.answer == OHETS_ANSWER_HETS &&
-               hets_code_ends(job->outcome.hets_code))
+      if (job->door_log.envelope == NULL && job->outcome.answer == OHETS_ANSWER_HETS &&
+          hets_code_ends(job->outcome.hets_code))
         set_ending(s, OHETS_SRV_REASON_PROTOCOL);
       s->requests++;
       log_request(s, &job->outcome, &job->door_log, job->bytes_in, out_len, job->t_frame,
