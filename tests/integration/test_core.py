@@ -907,6 +907,25 @@ def core_no_partners(env, report):
         d.kill()
 
 
+@test("core: a core listener's \"submitters\" list applies to the authenticated submitter "
+      "(client1 as SUBMITTER01 on a SUBMITTER02-only listener: 403 UnAuthorized)", transports=ONCE)
+def core_listener_submitters(env, report):
+    work = env.scratch("core-listener-subs")
+    lst = env.core_listener()
+    lst["submitters"] = ["SUBMITTER02"]
+    d = core_daemon(env, "core-listener-subs", [lst, extranet_listener()],
+                    partners=partners_with_certs(env, work))
+    try:
+        for sub, status, code in (("SUBMITTER01", 403, "UnAuthorized"),
+                                  ("SUBMITTER02", 200, "Success")):
+            req = good_request(env, 31, submitter=sub)
+            with CoreClient(d.ports[0]) as c:
+                r = c.envelope("mime", fields_for(req, payload_id=new_id()))
+            check_envelope(r, "%s on a SUBMITTER02-only listener" % sub, status=status, code=code)
+    finally:
+        d.kill()
+
+
 @test("core: PayloadID replay: same id and payload again gives the identical answer (same "
       "TimeStamp); same id, other payload: PayloadIDIllegal", transports=ONCE)
 def core_replay(env, report):
